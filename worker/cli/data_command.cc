@@ -1,0 +1,59 @@
+// `bertfleet-worker data`: loads one MRPC split from any source and reports size and balance,
+// the quickest check that a download, a mirror or a hand-made directory is what training expects.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/cli/arg_parser.h"
+#include "common/data/mrpc_dataset.h"
+#include "common/util/error.h"
+#include "worker/cli/commands.h"
+
+namespace bertfleet {
+
+int RunDataCommand(const CommandArgs& args) {
+  ArgParser parser("data");
+  parser.Value("source", "DIR with <split>.tsv or the raw MRPC files, or 'download'")
+      .Value("split", "train, validation or test (default train)")
+      .Value("cache", "download cache (default $BERTFLEET_CACHE, $XDG_CACHE_HOME/bertfleet or "
+                      "~/.cache/bertfleet)")
+      .Flag("json", "print one JSON object instead of key=value text")
+      .Flag("help", "show this help");
+  parser.Parse(args);
+  if (parser.IsSet("help")) {
+    std::cout << parser.Usage();
+    return 0;
+  }
+  if (!parser.positional().empty()) {
+    throw Error("data: unexpected argument '" + parser.positional().front() + "'\n" + parser.Usage());
+  }
+  const std::string source = parser.Get("source");
+  const std::string split = parser.GetOr("split", "train");
+  // Empty means DefaultCacheDir(), resolved only when a download actually needs it.
+  const std::filesystem::path cache = parser.GetOr("cache", "");
+
+  const std::vector<SentencePair> rows = LoadMrpcSplit(source, split, cache);
+  int64_t counts[3] = {0, 0, 0};  // unlabeled, label 0, label 1
+  for (const SentencePair& row : rows) ++counts[row.label + 1];
+  const int64_t labeled = counts[1] + counts[2];
+  const double positive_ratio = labeled ? static_cast<double>(counts[2]) / labeled : 0.0;
+
+  if (parser.IsSet("json")) {
+    nlohmann::json out = {{"split", split},          {"source", source},
+                          {"rows", rows.size()},     {"label0", counts[1]},
+                          {"label1", counts[2]},     {"unlabeled", counts[0]},
+                          {"positive_ratio", positive_ratio}};
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  char ratio[32];
+  std::snprintf(ratio, sizeof(ratio), "%.4f", positive_ratio);
+  std::cout << "split=" << split << " rows=" << rows.size() << " label0=" << counts[1]
+            << " label1=" << counts[2];
+  if (counts[0] > 0) std::cout << " unlabeled=" << counts[0];
+  std::cout << " positive_ratio=" << ratio << "\n";
+  return 0;
+}
+
+}  // namespace bertfleet

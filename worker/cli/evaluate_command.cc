@@ -1,0 +1,32 @@
+// bertfleet-worker evaluate --model DIR --data FILE.tsv [--json]
+#include <cstdio>
+#include <iostream>
+
+#include "common/util/error.h"
+#include "worker/cli/commands.h"
+#include "worker/cli/model_on_data.h"
+
+namespace bertfleet {
+
+int RunEvaluateCommand(const CommandArgs& args) {
+  ArgParser parser("bertfleet-worker evaluate");
+  AddModelOnDataOptions(parser);
+  parser.Flag("json", "print one JSON object").Flag("help", "show this help");
+  parser.Parse(args);
+  if (parser.Has("help")) {
+    std::cout << parser.Usage();
+    return 0;
+  }
+  const EvalResult result = RunModelOnData(parser);
+  if (result.examples == 0) throw Error(parser.Get("data") + ": no labelled rows to evaluate");
+  if (parser.Has("json")) {
+    std::printf("{\"eval_loss\": %.6f, \"eval_accuracy\": %.6f, \"eval_f1\": %.6f, \"eval_samples\": %lld}\n",
+                result.loss, result.accuracy, result.f1, static_cast<long long>(result.examples));
+  } else {
+    std::printf("examples %lld  loss %.4f  accuracy %.4f  f1 %.4f\n", static_cast<long long>(result.examples),
+                result.loss, result.accuracy, result.f1);
+  }
+  return 0;
+}
+
+}  // namespace bertfleet

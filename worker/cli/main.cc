@@ -1,0 +1,59 @@
+// bertfleet-worker: the training engine's command line (and, later, the coordinator's agent).
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "common/util/error.h"
+#include "worker/cli/commands.h"
+
+namespace {
+
+struct Subcommand {
+  std::function<int(const bertfleet::CommandArgs&)> run;
+  const char* summary;
+};
+
+const std::map<std::string, Subcommand>& Subcommands() {
+  static const std::map<std::string, Subcommand> table = {
+      {"tokenize", {bertfleet::RunTokenizeCommand, "tokenize sentence pairs, one JSON line each"}},
+      {"data", {bertfleet::RunDataCommand, "load an MRPC split and print counts and balance"}},
+      {"train", {bertfleet::RunTrainCommand, "fine-tune a model from a YAML job spec"}},
+      {"predict", {bertfleet::RunPredictCommand, "write GLUE predictions for a TSV file"}},
+      {"evaluate", {bertfleet::RunEvaluateCommand, "loss, accuracy and F1 on a TSV file"}},
+  };
+  return table;
+}
+
+void PrintUsage(std::ostream& out) {
+  out << "usage: bertfleet-worker COMMAND [options]\n\ncommands:\n";
+  for (const auto& [name, command] : Subcommands()) {
+    out << "  " << name << std::string(10 - name.size(), ' ') << command.summary << "\n";
+  }
+  out << "\n'bertfleet-worker COMMAND --help' describes a command's options.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    PrintUsage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const auto command = Subcommands().find(argv[1]);
+  if (command == Subcommands().end()) {
+    std::cerr << "bertfleet-worker: unknown command '" << argv[1] << "'\n";
+    PrintUsage(std::cerr);
+    return 2;
+  }
+  const bertfleet::CommandArgs args(argv + 2, argv + argc);
+  try {
+    return command->second.run(args);
+  } catch (const bertfleet::Error& error) {
+    std::cerr << "bertfleet-worker " << argv[1] << ": " << error.what() << "\n";
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "bertfleet-worker " << argv[1] << ": internal error: " << error.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,83 @@
+// bertfleet-worker train --job JOB.yaml --output DIR [--json] [--set key=value ...]
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "common/cli/arg_parser.h"
+#include "common/config/job_spec.h"
+#include "common/util/error.h"
+#include "worker/cli/commands.h"
+#include "worker/engine/console_reporter.h"
+#include "worker/engine/training_job.h"
+
+namespace bertfleet {
+
+namespace {
+std::atomic<TrainingJob*> g_running_job{nullptr};
+
+void OnStopSignal(int) {
+  // Only atomics are touched here: the job stops (and saves) at the next step boundary.
+  if (TrainingJob* job = g_running_job.load()) job->RequestStop(/*save_checkpoint=*/true);
+}
+}  // namespace
+
+int RunTrainCommand(const CommandArgs& args) {
+  ArgParser parser("bertfleet-worker train");
+  parser.Value("job", "YAML job spec (Hugging Face TrainingArguments names)")
+      .Value("output", "directory for checkpoints and the final model")
+      .Repeated("set", "override a job-spec key: --set learning_rate=3e-5 (repeatable)")
+      .Value("data-root", "directory that relative `data` and `model` paths resolve in")
+      .Value("cache", "download cache (default $BERTFLEET_CACHE or ~/.cache/bertfleet)")
+      .Flag("json", "one JSON object per epoch on stdout instead of a table")
+      .Flag("quiet", "no progress lines on stderr")
+      .Flag("help", "show this help");
+  parser.Parse(args);
+  if (parser.Has("help")) {
+    std::cout << parser.Usage();
+    return 0;
+  }
+  JobSpec spec = LoadJobSpecFile(parser.Get("job"));
+  ApplyJobSpecOverrides(spec, parser.GetAll("set"), "--set");
+
+  const bool quiet = parser.Has("quiet");
+  TrainingJobOptions options;
+  options.output_dir = parser.Get("output");
+  options.data_root = parser.GetOr("data-root", "");
+  options.cache_dir = parser.GetOr("cache", "");
+  options.log = [quiet](const std::string& line) {
+    if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  };
+
+  TrainingJob job(spec, options);
+  ConsoleReporterOptions reporter_options;
+  reporter_options.json = parser.Has("json");
+  reporter_options.progress_bar = !quiet && ::isatty(STDERR_FILENO);
+  reporter_options.log_every_steps = quiet ? 0 : spec.logging_steps;
+  reporter_options.log = options.log;
+  ConsoleReporter reporter(reporter_options);
+  job.AddObserver(&reporter);
+
+  g_running_job = &job;
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGINT, OnStopSignal);
+  const TrainingJobResult result = job.Run();
+  g_running_job = nullptr;
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
+
+  if (result.stopped_early) {
+    std::fprintf(stderr, "stopped at step %lld after a signal; checkpoint saved in %s\n",
+                 static_cast<long long>(result.state.global_step), options.output_dir.c_str());
+    return 3;
+  }
+  if (result.final_eval && !parser.Has("json")) {
+    std::printf("final model: %s  eval_loss %.4f  accuracy %.4f  f1 %.4f\n", options.output_dir.c_str(),
+                result.final_eval->loss, result.final_eval->accuracy, result.final_eval->f1);
+  }
+  return 0;
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,26 @@
+#include "worker/engine/batch_tensors.h"
+
+namespace bertfleet {
+
+namespace {
+torch::Tensor Wrap(const std::vector<int64_t>& values, at::IntArrayRef shape, torch::Device device) {
+  // from_blob does not own the memory: clone (CPU) or copy to the device.
+  auto view = torch::from_blob(const_cast<int64_t*>(values.data()), shape, torch::kInt64);
+  return device.is_cpu() ? view.clone() : view.to(device, /*non_blocking=*/false, /*copy=*/true);
+}
+}  // namespace
+
+BatchTensors ToBatchTensors(const PaddedBatch& batch, torch::Device device) {
+  BatchTensors tensors;
+  const std::vector<int64_t> shape = {batch.batch_size, batch.seq_len};
+  tensors.inputs.input_ids = Wrap(batch.input_ids, shape, device);
+  tensors.inputs.token_type_ids = Wrap(batch.token_type_ids, shape, device);
+  tensors.inputs.attention_mask = Wrap(batch.attention_mask, shape, device);
+  tensors.labels = Wrap(batch.labels, {batch.batch_size}, device);
+  tensors.examples = batch.batch_size;
+  tensors.real_tokens = batch.real_tokens;
+  tensors.padded_tokens = batch.batch_size * batch.seq_len;
+  return tensors;
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,287 @@
+#include "worker/engine/bert_model.h"
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "common/util/error.h"
+
+namespace bertfleet {
+
+namespace {
+
+struct Affine {
+  torch::Tensor weight, bias;
+};
+
+torch::nn::Module& Child(torch::nn::Module& parent, const std::string& name) {
+  return *parent.register_module(name, std::make_shared<torch::nn::Module>());
+}
+
+torch::Tensor Param(torch::nn::Module& module, const std::string& name, std::vector<int64_t> shape) {
+  return module.register_parameter(name, torch::empty(shape));
+}
+
+// Registers `name` with weight `weight_shape` and bias [bias_size] under `parent`.
+Affine RegisterAffine(torch::nn::Module& parent, const std::string& name, std::vector<int64_t> weight_shape,
+                      int64_t bias_size) {
+  torch::nn::Module& m = Child(parent, name);
+  Affine a;
+  a.weight = Param(m, "weight", std::move(weight_shape));
+  a.bias = Param(m, "bias", {bias_size});
+  return a;
+}
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t Fnv1a(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+torch::Tensor Linear(const torch::Tensor& x, const Affine& a) { return at::linear(x, a.weight, a.bias); }
+
+torch::Tensor Norm(const torch::Tensor& x, const Affine& a, double eps) {
+  return at::layer_norm(x, {a.weight.size(0)}, a.weight, a.bias, eps);
+}
+
+// Dropout that overwrites `x`; callers pass activations whose old value autograd does not need.
+torch::Tensor DropoutInPlace(torch::Tensor x, double p, bool training) {
+  if (!training || p <= 0) return x;
+  return at::dropout_(x, p, true);
+}
+
+torch::Tensor Dropout(const torch::Tensor& x, double p, bool training) {
+  if (!training || p <= 0) return x;
+  return at::dropout(x, p, true);
+}
+
+// x + residual, in place on x (a fresh activation) when the dtypes agree; under autocast x is
+// bf16 and the residual fp32, and the sum is fp32 as in Hugging Face.
+torch::Tensor AddResidual(torch::Tensor x, const torch::Tensor& residual) {
+  if (x.scalar_type() == residual.scalar_type()) return x.add_(residual);
+  return at::add(x, residual);
+}
+
+torch::Tensor AsLong(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kLong ? t : t.to(torch::kLong);
+}
+
+}  // namespace
+
+// Parameters are registered on a tree of plain modules named as Hugging Face's, so
+// named_parameters() yields bert.embeddings.word_embeddings.weight, ..., classifier.bias in
+// Hugging Face's order. The handles below alias the registered tensors (same TensorImpl, so
+// Module::to() and in-place optimizer updates are seen here).
+struct BertForSequenceClassificationImpl::Layers {
+  struct EncoderLayer {
+    Affine query, key, value, attention_output, attention_norm, intermediate, output, output_norm;
+  };
+  torch::Tensor word_embeddings, position_embeddings, token_type_embeddings;
+  Affine embeddings_norm;
+  std::vector<EncoderLayer> layers;
+  Affine pooler, classifier;
+  bool packing = true;
+};
+
+BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertConfig& config, bool initialize)
+    : config_(config), layers_(std::make_shared<Layers>()) {
+  const int64_t h = config.hidden_size;
+  auto& L = *layers_;
+  torch::nn::Module& bert = Child(*this, "bert");
+
+  torch::nn::Module& embeddings = Child(bert, "embeddings");
+  L.word_embeddings = Param(Child(embeddings, "word_embeddings"), "weight", {config.vocab_size, h});
+  L.position_embeddings =
+      Param(Child(embeddings, "position_embeddings"), "weight", {config.max_position_embeddings, h});
+  L.token_type_embeddings =
+      Param(Child(embeddings, "token_type_embeddings"), "weight", {config.type_vocab_size, h});
+  L.embeddings_norm = RegisterAffine(embeddings, "LayerNorm", {h}, h);
+
+  torch::nn::Module& layer_list = Child(Child(bert, "encoder"), "layer");
+  L.layers.resize(config.num_hidden_layers);
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    auto& layer = L.layers[i];
+    torch::nn::Module& block = Child(layer_list, std::to_string(i));
+    torch::nn::Module& attention = Child(block, "attention");
+    torch::nn::Module& self = Child(attention, "self");
+    layer.query = RegisterAffine(self, "query", {h, h}, h);
+    layer.key = RegisterAffine(self, "key", {h, h}, h);
+    layer.value = RegisterAffine(self, "value", {h, h}, h);
+    torch::nn::Module& attention_output = Child(attention, "output");
+    layer.attention_output = RegisterAffine(attention_output, "dense", {h, h}, h);
+    layer.attention_norm = RegisterAffine(attention_output, "LayerNorm", {h}, h);
+    layer.intermediate =
+        RegisterAffine(Child(block, "intermediate"), "dense", {config.intermediate_size, h}, config.intermediate_size);
+    torch::nn::Module& output = Child(block, "output");
+    layer.output = RegisterAffine(output, "dense", {h, config.intermediate_size}, h);
+    layer.output_norm = RegisterAffine(output, "LayerNorm", {h}, h);
+  }
+  L.pooler = RegisterAffine(Child(bert, "pooler"), "dense", {h, h}, h);
+  L.classifier = RegisterAffine(*this, "classifier", {config.num_labels, h}, config.num_labels);
+  if (initialize) InitWeights(0);
+}
+
+void BertForSequenceClassificationImpl::set_packing(bool enabled) { layers_->packing = enabled; }
+
+void BertForSequenceClassificationImpl::InitWeights(uint64_t seed) {
+  std::vector<std::string> names;
+  for (const auto& item : named_parameters()) names.push_back(item.key());
+  InitWeights(seed, names);
+}
+
+void BertForSequenceClassificationImpl::InitWeights(uint64_t seed, const std::vector<std::string>& names) {
+  torch::NoGradGuard no_grad;
+  auto parameters = named_parameters();
+  for (const auto& name : names) {
+    torch::Tensor* p = parameters.find(name);
+    if (p == nullptr) throw Error("InitWeights: the model has no parameter '" + name + "'");
+    if (EndsWith(name, "LayerNorm.weight")) {
+      p->fill_(1.0);
+    } else if (EndsWith(name, ".bias")) {
+      p->zero_();
+    } else {
+      at::Generator generator = at::detail::createCPUGenerator(SplitMix64(seed ^ Fnv1a(name)));
+      p->normal_(0.0, config_.initializer_range, generator);
+      if (name == "bert.embeddings.word_embeddings.weight" && config_.pad_token_id >= 0) {
+        p->select(0, config_.pad_token_id).zero_();
+      }
+    }
+  }
+}
+
+torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inputs) {
+  const auto& L = *layers_;
+  const BertConfig& c = config_;
+  const bool training = is_training();
+
+  if (!inputs.input_ids.defined() || inputs.input_ids.dim() != 2) {
+    throw Error("BertForSequenceClassification: input_ids must be [batch, seq]");
+  }
+  const torch::Tensor ids = AsLong(inputs.input_ids);
+  const int64_t batch = ids.size(0), seq = ids.size(1), total = batch * seq;
+  if (batch == 0 || seq == 0) throw Error("BertForSequenceClassification: empty batch");
+  if (seq > c.max_position_embeddings) {
+    throw Error("BertForSequenceClassification: sequence length " + std::to_string(seq) +
+                " exceeds max_position_embeddings " + std::to_string(c.max_position_embeddings));
+  }
+  auto check_shape = [&](const torch::Tensor& t, const char* what) {
+    if (t.defined() && t.sizes() != ids.sizes()) {
+      throw Error(std::string("BertForSequenceClassification: ") + what + " shape " + c10::str(t.sizes()) +
+                  " differs from input_ids " + c10::str(ids.sizes()));
+    }
+  };
+  check_shape(inputs.token_type_ids, "token_type_ids");
+  check_shape(inputs.attention_mask, "attention_mask");
+  {
+    const auto [lo, hi] = at::aminmax(ids);
+    if (lo.item<int64_t>() < 0 || hi.item<int64_t>() >= c.vocab_size) {
+      throw Error("BertForSequenceClassification: token id out of range [0, " + std::to_string(c.vocab_size) +
+                  "): min " + std::to_string(lo.item<int64_t>()) + ", max " + std::to_string(hi.item<int64_t>()));
+    }
+  }
+  torch::Tensor types;
+  if (inputs.token_type_ids.defined()) {
+    types = AsLong(inputs.token_type_ids);
+    const auto [lo, hi] = at::aminmax(types);
+    if (lo.item<int64_t>() < 0 || hi.item<int64_t>() >= c.type_vocab_size) {
+      throw Error("BertForSequenceClassification: token_type_id out of range [0, " +
+                  std::to_string(c.type_vocab_size) + ")");
+    }
+  }
+  const torch::Tensor mask = inputs.attention_mask.defined()
+                                 ? inputs.attention_mask
+                                 : torch::ones({batch, seq}, torch::kLong);
+
+  // Rows of the packed layout: real tokens plus each sequence's first token (read by the pooler,
+  // computed by Hugging Face even when masked).
+  torch::Tensor keep = mask.ne(0);
+  keep.select(1, 0).fill_(true);
+  const bool packed = L.packing && !keep.all().item<bool>();
+  torch::Tensor index;  // [tokens] positions in the flattened [batch * seq] layout
+  if (packed) {
+    index = keep.reshape({total}).nonzero().squeeze(1);
+  } else {
+    index = torch::arange(total, torch::kLong);
+  }
+  torch::Tensor first_rows;  // [batch] row of each sequence's first token in the packed layout
+  if (packed) {
+    const torch::Tensor counts = keep.sum(1);
+    first_rows = counts.cumsum(0).sub_(counts);
+  } else {
+    first_rows = torch::arange(0, total, seq, torch::kLong);
+  }
+
+  // Embeddings (fp32, as Hugging Face: embedding and LayerNorm inputs are fp32 under autocast).
+  const torch::Tensor flat_ids = packed ? ids.reshape({total}).index_select(0, index) : ids.reshape({total});
+  const torch::Tensor positions = index.remainder(seq);
+  torch::Tensor hidden = at::embedding(L.word_embeddings, flat_ids, c.pad_token_id);
+  if (types.defined()) {
+    const torch::Tensor flat_types = packed ? types.reshape({total}).index_select(0, index) : types.reshape({total});
+    hidden = hidden + at::embedding(L.token_type_embeddings, flat_types);
+  } else {
+    hidden = hidden + L.token_type_embeddings.select(0, 0);
+  }
+  hidden.add_(at::embedding(L.position_embeddings, positions));
+  hidden = DropoutInPlace(Norm(hidden, L.embeddings_norm, c.layer_norm_eps), c.hidden_dropout_prob, training);
+
+  const int64_t h = c.hidden_size, heads = c.num_attention_heads, head_dim = h / heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const torch::Tensor key_is_masked = mask.eq(0).reshape({batch, 1, 1, seq});
+  torch::Tensor mask_bias;  // additive, in the attention scores' dtype
+
+  for (const auto& layer : L.layers) {
+    // Fused Q/K/V projection; 1/sqrt(head_dim) folded into the query weights.
+    const torch::Tensor qkv_weight =
+        torch::cat({layer.query.weight * scale, layer.key.weight, layer.value.weight});
+    const torch::Tensor qkv_bias = torch::cat({layer.query.bias * scale, layer.key.bias, layer.value.bias});
+    torch::Tensor qkv = at::linear(hidden, qkv_weight, qkv_bias);  // [tokens, 3h]
+    if (packed) qkv = torch::zeros({total, 3 * h}, qkv.options()).index_copy_(0, index, qkv);
+    // [3, batch, heads, seq, head_dim]
+    qkv = qkv.view({batch, seq, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous();
+    const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
+    torch::Tensor scores = at::matmul(q, k.transpose(-1, -2));  // [batch, heads, seq, seq]
+    if (!mask_bias.defined() || mask_bias.scalar_type() != scores.scalar_type()) {
+      // Hugging Face adds finfo(dtype).min on masked keys; in the scores' own dtype so bf16 does
+      // not round it to -inf (a fully masked row then stays finite, as in Hugging Face).
+      const double lowest = scores.scalar_type() == torch::kBFloat16
+                                ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
+                            : scores.scalar_type() == torch::kHalf
+                                ? static_cast<double>(std::numeric_limits<c10::Half>::lowest())
+                                : static_cast<double>(std::numeric_limits<float>::lowest());
+      mask_bias = torch::zeros({batch, 1, 1, seq}, scores.options().requires_grad(false))
+                      .masked_fill_(key_is_masked, lowest);
+    }
+    scores.add_(mask_bias);
+    torch::Tensor probs = Dropout(at::softmax(scores, -1), c.attention_probs_dropout_prob, training);
+    torch::Tensor context = at::matmul(probs, v).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
+    if (packed) context = context.index_select(0, index);
+
+    torch::Tensor attention = DropoutInPlace(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
+    hidden = Norm(AddResidual(attention, hidden), layer.attention_norm, c.layer_norm_eps);
+    const torch::Tensor intermediate = at::gelu(Linear(hidden, layer.intermediate));
+    torch::Tensor output = DropoutInPlace(Linear(intermediate, layer.output), c.hidden_dropout_prob, training);
+    hidden = Norm(AddResidual(output, hidden), layer.output_norm, c.layer_norm_eps);
+  }
+
+  const torch::Tensor first = hidden.index_select(0, first_rows);  // [batch, h]
+  const torch::Tensor pooled = at::tanh(Linear(first, L.pooler));
+  const torch::Tensor logits = Linear(Dropout(pooled, c.EffectiveClassifierDropout(), training), L.classifier);
+  return logits.scalar_type() == torch::kFloat ? logits : logits.to(torch::kFloat);
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,77 @@
+#include "worker/engine/evaluator.h"
+
+#include <chrono>
+
+#include "worker/engine/batch_tensors.h"
+#include "worker/engine/torch_compat.h"
+
+namespace bertfleet {
+
+Evaluator::Evaluator(const TokenizedDataset& dataset, int64_t batch_size, Communicator& communicator,
+                     int32_t pad_id)
+    : dataset_(dataset), batch_size_(batch_size), communicator_(communicator), pad_id_(pad_id) {}
+
+EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Precision& precision,
+                               torch::Device device) const {
+  const auto start = std::chrono::steady_clock::now();
+  const bool was_training = model->is_training();
+  model->eval();
+  torch::NoGradGuard no_grad;
+
+  const int64_t n = static_cast<int64_t>(dataset_.examples.size());
+  const int64_t world = communicator_.world_size();
+  const int64_t rank = communicator_.rank();
+  const int64_t shard_begin = n * rank / world;
+  const int64_t shard_end = n * (rank + 1) / world;
+
+  EvalResult result;
+  double loss_sum = 0;
+  for (int64_t begin = shard_begin; begin < shard_end; begin += batch_size_) {
+    std::vector<int64_t> positions;
+    for (int64_t i = begin; i < std::min(shard_end, begin + batch_size_); ++i) positions.push_back(i);
+    const BatchTensors batch = ToBatchTensors(CollateBatch(dataset_.examples, positions, pad_id_), device);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(precision.enabled(), precision.dtype(), device.is_cuda());
+      logits = model->forward(batch.inputs);
+    }
+    logits = logits.to(torch::kFloat32);
+    const auto predictions = logits.argmax(1).to(torch::kCPU);
+    const auto labels = batch.labels.to(torch::kCPU);
+    const bool labelled = labels.min().item<int64_t>() >= 0;
+    if (labelled) {
+      loss_sum += torch::nn::functional::cross_entropy(
+                      logits, batch.labels,
+                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                      .item<double>();
+    }
+    const int64_t* predicted = predictions.data_ptr<int64_t>();
+    const int64_t* label = labels.data_ptr<int64_t>();
+    for (int64_t i = 0; i < batch.examples; ++i) {
+      if (label[i] >= 0) result.counts.Add(label[i], predicted[i]);
+      result.example_idx.push_back(dataset_.examples[positions[i]].idx);
+      result.predictions.push_back(predicted[i]);
+    }
+  }
+
+  // One all-reduce of every sum; doubles keep integer counts exact.
+  auto sums = torch::tensor({loss_sum, double(result.counts.true_positive),
+                             double(result.counts.false_positive), double(result.counts.true_negative),
+                             double(result.counts.false_negative)},
+                            torch::kFloat64);
+  communicator_.AllReduceSum(sums);
+  const double* total = sums.data_ptr<double>();
+  result.counts.true_positive = static_cast<int64_t>(total[1]);
+  result.counts.false_positive = static_cast<int64_t>(total[2]);
+  result.counts.true_negative = static_cast<int64_t>(total[3]);
+  result.counts.false_negative = static_cast<int64_t>(total[4]);
+  result.examples = result.counts.total();
+  result.loss = result.examples > 0 ? total[0] / static_cast<double>(result.examples) : 0.0;
+  result.accuracy = result.counts.Accuracy();
+  result.f1 = result.counts.F1();
+  if (was_training) model->train();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace bertfleet

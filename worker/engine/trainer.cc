@@ -1,0 +1,177 @@
+#include "worker/engine/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "common/data/batching.h"
+#include "worker/engine/batch_tensors.h"
+#include "worker/engine/torch_compat.h"
+
+namespace bertfleet {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+}  // namespace
+
+Trainer::Trainer(TrainingSession& session, const TokenizedDataset& train_data, const JobSpec& spec,
+                 Communicator& communicator, int32_t pad_id)
+    : session_(session), train_data_(train_data), spec_(spec), communicator_(communicator), pad_id_(pad_id) {}
+
+std::vector<std::vector<int64_t>> PlanRankBatches(const JobSpec& spec, const std::vector<int64_t>& lengths,
+                                                  int rank, int world_size, int64_t epoch) {
+  const int64_t per_device = spec.per_device_train_batch_size;
+  BatchPlanOptions options;
+  options.batch_size = per_device * world_size;
+  options.shuffle = true;
+  options.group_by_length = spec.group_by_length;
+  options.drop_last = spec.dataloader_drop_last;
+  options.seed = spec.EffectiveDataSeed();
+  const auto global_batches = PlanEpochBatches(lengths, options, epoch);
+  std::vector<std::vector<int64_t>> mine;
+  mine.reserve(global_batches.size());
+  for (const auto& global : global_batches) {
+    const int64_t size = static_cast<int64_t>(global.size());
+    const int64_t begin = std::min(size, rank * per_device);
+    const int64_t end = std::min(size, begin + per_device);
+    mine.emplace_back(global.begin() + begin, global.begin() + end);  // may be empty
+  }
+  return mine;
+}
+
+TrainerState PlanInitialState(const JobSpec& spec, const std::vector<int64_t>& lengths, int world_size) {
+  TrainerState state;
+  const int64_t batches = static_cast<int64_t>(PlanRankBatches(spec, lengths, 0, world_size, 0).size());
+  const int64_t accumulation = spec.gradient_accumulation_steps;
+  state.steps_per_epoch = std::max<int64_t>(1, (batches + accumulation - 1) / accumulation);
+  if (spec.max_steps > 0) {
+    state.total_steps = spec.max_steps;
+    state.num_epochs = (spec.max_steps + state.steps_per_epoch - 1) / state.steps_per_epoch;
+  } else {
+    state.total_steps = static_cast<int64_t>(
+        std::ceil(spec.num_train_epochs * static_cast<double>(state.steps_per_epoch)));
+    state.num_epochs = static_cast<int64_t>(std::ceil(spec.num_train_epochs));
+  }
+  return state;
+}
+
+StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& micro_batches,
+                                    int64_t step) {
+  const auto start = Clock::now();
+  auto& model = session_.model();
+  const torch::Device device = session_.device();
+  const Precision& precision = session_.precision();
+  StepStats stats;
+  stats.step = step + 1;
+  stats.learning_rate = session_.LearningRate(step);
+
+  // Sum (not mean) of the per-example losses: after the all-reduce, dividing by the global
+  // example count gives the exact global mean for any split of the batch across ranks and
+  // micro-batches.
+  double loss_sum = 0;
+  int64_t examples = 0;
+  for (const auto& positions : micro_batches) {
+    if (positions.empty()) continue;  // this rank still joins the all-reduce below
+    const BatchTensors batch = ToBatchTensors(CollateBatch(train_data_.examples, positions, pad_id_), device);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(precision.enabled(), precision.dtype(), device.is_cuda());
+      logits = model->forward(batch.inputs);
+    }
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.to(torch::kFloat32), batch.labels,
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    loss.backward();
+    loss_sum += loss.item<double>();
+    examples += batch.examples;
+    stats.real_tokens += batch.real_tokens;
+    stats.padded_tokens += batch.padded_tokens;
+  }
+
+  torch::Tensor& gradients = session_.parameters().gradients();
+  double global_examples = static_cast<double>(examples);
+  double global_loss = loss_sum;
+  if (communicator_.world_size() > 1) {
+    const auto reduce_start = Clock::now();
+    auto totals = torch::tensor({loss_sum, static_cast<double>(examples)}, torch::kFloat64);
+    communicator_.AllReduceSum(totals);
+    communicator_.AllReduceSum(gradients);
+    global_loss = totals[0].item<double>();
+    global_examples = totals[1].item<double>();
+    stats.allreduce_seconds = SecondsSince(reduce_start);
+  }
+  if (global_examples > 0) {
+    torch::NoGradGuard no_grad;
+    gradients.div_(global_examples);
+  }
+  stats.grad_norm = spec_.max_grad_norm > 0 ? ClipGradientNorm(gradients, spec_.max_grad_norm)
+                                            : gradients.norm().item<double>();
+  session_.optimizer().Step(stats.learning_rate);
+  session_.parameters().ZeroGradients();
+
+  stats.loss = global_examples > 0 ? global_loss / global_examples : 0.0;
+  stats.examples = static_cast<int64_t>(global_examples);
+  stats.seconds = SecondsSince(start);
+  return stats;
+}
+
+void Trainer::Train(TrainerState& state) {
+  session_.model()->train();
+  for (auto* observer : observers_) observer->OnTrainBegin(state);
+  auto stop_requested = [&] {
+    for (auto* observer : observers_) {
+      if (observer->StopRequested()) return true;
+    }
+    return false;
+  };
+
+  const int64_t accumulation = spec_.gradient_accumulation_steps;
+  bool stopped = false;
+  while (state.epoch_index < state.num_epochs && state.global_step < state.total_steps && !stopped) {
+    const auto batches = PlanRankBatches(spec_, train_data_.lengths, communicator_.rank(),
+                                         communicator_.world_size(), state.epoch_index);
+    const int64_t count = static_cast<int64_t>(batches.size());
+    while (state.batch_in_epoch < count && state.global_step < state.total_steps) {
+      const int64_t window = std::min(accumulation, count - state.batch_in_epoch);
+      const std::vector<std::vector<int64_t>> micro_batches(
+          batches.begin() + state.batch_in_epoch, batches.begin() + state.batch_in_epoch + window);
+      const StepStats stats = RunOptimizerStep(micro_batches, state.global_step);
+      state.global_step += 1;
+      state.batch_in_epoch += window;
+      state.epoch_loss_sum += stats.loss;
+      state.epoch_loss_steps += 1;
+      state.epoch_examples += stats.examples;
+      state.epoch_seconds += stats.seconds;
+      for (auto* observer : observers_) observer->OnStepEnd(state, stats);
+      if (stop_requested()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped) break;
+
+    EpochSummary summary;
+    summary.epoch = state.epoch_index + 1;
+    summary.global_step = state.global_step;
+    summary.train_loss = state.epoch_loss_steps > 0 ? state.epoch_loss_sum / double(state.epoch_loss_steps) : 0;
+    summary.train_seconds = state.epoch_seconds;
+    summary.train_samples_per_second =
+        state.epoch_seconds > 0 ? double(state.epoch_examples) / state.epoch_seconds : 0;
+    state.epochs.push_back(summary);
+    state.epoch_index += 1;
+    state.batch_in_epoch = 0;
+    state.epoch_loss_sum = 0;
+    state.epoch_loss_steps = 0;
+    state.epoch_examples = 0;
+    state.epoch_seconds = 0;
+    for (auto* observer : observers_) observer->OnEpochEnd(state);
+    stopped = stop_requested();
+  }
+  if (!stopped) {
+    for (auto* observer : observers_) observer->OnTrainEnd(state);
+  }
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,70 @@
+#pragma once
+// The training loop and nothing else (as in Marian's training/): batches in, optimizer steps out.
+// Evaluation, checkpoint timing, signals and reporting live in TrainingObservers beside it.
+#include <vector>
+
+#include "common/config/job_spec.h"
+#include "common/data/tokenized_dataset.h"
+#include "worker/engine/communicator.h"
+#include "worker/engine/trainer_state.h"
+#include "worker/engine/training_session.h"
+
+namespace bertfleet {
+
+struct StepStats {
+  int64_t step = 0;  // 1-based global step just finished
+  double loss = 0;   // mean over the step's examples on every rank
+  double learning_rate = 0;
+  double grad_norm = 0;
+  double seconds = 0;            // wall time of the step
+  double allreduce_seconds = 0;  // part of `seconds` spent in gradient all-reduce
+  int64_t examples = 0;          // on every rank
+  int64_t real_tokens = 0;       // this rank
+  int64_t padded_tokens = 0;     // this rank
+};
+
+class TrainingObserver {
+ public:
+  virtual ~TrainingObserver() = default;
+  virtual void OnTrainBegin(TrainerState& state) {}
+  virtual void OnStepEnd(TrainerState& state, const StepStats& stats) {}
+  // state.epochs.back() holds the finished epoch's training numbers; observers may add
+  // evaluation results to it.
+  virtual void OnEpochEnd(TrainerState& state) {}
+  virtual void OnTrainEnd(TrainerState& state) {}
+  virtual bool StopRequested() const { return false; }
+};
+
+// Micro-batches (positions into the train data) that `rank` runs in `epoch`, in order. Global
+// batches of per_device_train_batch_size x world_size are cut from the epoch order; each rank
+// takes its slice, so what global step k sees does not depend on the world size. A rank whose
+// slice is empty gets an empty micro-batch and still joins the collectives.
+std::vector<std::vector<int64_t>> PlanRankBatches(const JobSpec& spec, const std::vector<int64_t>& lengths,
+                                                  int rank, int world_size, int64_t epoch);
+
+// The state of a run that has not started: step counts with Hugging Face's semantics.
+TrainerState PlanInitialState(const JobSpec& spec, const std::vector<int64_t>& lengths, int world_size);
+
+class Trainer {
+ public:
+  Trainer(TrainingSession& session, const TokenizedDataset& train_data, const JobSpec& spec,
+          Communicator& communicator, int32_t pad_id = 0);
+
+  // Observers are called in the order added.
+  void AddObserver(TrainingObserver* observer) { observers_.push_back(observer); }
+
+  // Trains from `state`'s position until the last step or until an observer asks to stop.
+  void Train(TrainerState& state);
+
+ private:
+  StepStats RunOptimizerStep(const std::vector<std::vector<int64_t>>& micro_batches, int64_t step);
+
+  TrainingSession& session_;
+  const TokenizedDataset& train_data_;
+  const JobSpec& spec_;
+  Communicator& communicator_;
+  int32_t pad_id_;
+  std::vector<TrainingObserver*> observers_;
+};
+
+}  // namespace bertfleet

@@ -1,0 +1,121 @@
+#include "worker/engine/training_job.h"
+
+#include <sstream>
+
+#include "common/data/mrpc_dataset.h"
+#include "common/model/model_source.h"
+#include "common/util/error.h"
+#include "common/util/file_io.h"
+#include "worker/engine/pretrained.h"
+
+namespace bertfleet {
+
+namespace fs = std::filesystem;
+
+std::vector<SentencePair> FirstExamples(std::vector<SentencePair> examples, int64_t limit) {
+  if (limit >= 0 && static_cast<size_t>(limit) < examples.size()) examples.resize(static_cast<size_t>(limit));
+  return examples;
+}
+
+namespace {
+
+std::string ResolveData(const std::string& data, const fs::path& data_root) {
+  if (data == "download" || data_root.empty() || fs::path(data).is_absolute()) return data;
+  return (data_root / data).string();
+}
+
+torch::Device DeviceFor(const JobSpec& spec) {
+  if (spec.device == "cuda") {
+    if (!torch::cuda::is_available()) throw Error("device: cuda requested but no CUDA device is available");
+    return torch::Device(torch::kCUDA, 0);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+}  // namespace
+
+TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
+    : spec_(std::move(spec)), options_(std::move(options)) {
+  communicator_ = options_.communicator ? options_.communicator : &single_process_;
+  if (spec_.threads > 0) torch::set_num_threads(static_cast<int>(spec_.threads));
+  // Dropout draws from the default generator; ranks differ so their dropout masks do too.
+  torch::manual_seed(static_cast<uint64_t>(spec_.seed) + static_cast<uint64_t>(communicator_->rank()));
+
+  ModelSourceOptions sources;
+  sources.search_root = options_.data_root;
+  model_dir_ = ResolveModel(spec_.model, sources);
+  tokenizer_ = std::make_unique<BertTokenizer>(BertTokenizer::FromModelDir(model_dir_));
+  LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), spec_.model_config_overrides);
+  CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
+  if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
+  // Rank 0's weights (including the freshly initialised classifier) are everyone's start.
+  if (communicator_->world_size() > 1) {
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : loaded.model->parameters()) communicator_->Broadcast(parameter, 0);
+  }
+
+  const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
+  const std::string data = ResolveData(spec_.data, options_.data_root);
+  const int max_length = static_cast<int>(spec_.max_seq_length);
+  train_data_ = TokenizePairs(*tokenizer_, FirstExamples(LoadMrpcSplit(data, "train", cache), spec_.max_train_samples),
+                              max_length);
+  eval_data_ = TokenizePairs(*tokenizer_,
+                             FirstExamples(LoadMrpcSplit(data, "validation", cache), spec_.max_eval_samples), max_length);
+  if (train_data_.examples.empty()) throw Error("data: the train split of " + spec_.data + " is empty");
+
+  const int32_t pad_id = tokenizer_->pad_id();
+  state_ = PlanInitialState(spec_, train_data_.lengths, communicator_->world_size());
+  session_ = std::make_unique<TrainingSession>(std::move(loaded.model), loaded.config, spec_, state_.total_steps,
+                                               DeviceFor(spec_));
+  trainer_ = std::make_unique<Trainer>(*session_, train_data_, spec_, *communicator_, pad_id);
+
+  if (!eval_data_.examples.empty() && spec_.eval_strategy != "no") {
+    evaluator_ = std::make_unique<Evaluator>(eval_data_, spec_.per_device_eval_batch_size, *communicator_, pad_id);
+  }
+  if (communicator_->rank() == 0 && !options_.output_dir.empty()) {
+    checkpoints_ = std::make_unique<CheckpointManager>(options_.output_dir, spec_.save_total_limit, model_dir_,
+                                                       spec_.ToJson());
+  }
+  scheduler_ = std::make_unique<TrainingScheduler>(spec_, *session_, evaluator_.get(), checkpoints_.get(), options_.log);
+  trainer_->AddObserver(scheduler_.get());
+
+  if (!spec_.resume_from_checkpoint.empty()) {
+    fs::path checkpoint = spec_.resume_from_checkpoint;
+    if (spec_.resume_from_checkpoint == "last") {
+      CheckpointManager reader(options_.output_dir, -1, model_dir_, spec_.ToJson());
+      const auto latest = reader.LatestValid([this](const std::string& line) { Log(line); });
+      if (!latest) throw Error("resume_from_checkpoint: no valid checkpoint in " + options_.output_dir.string());
+      checkpoint = *latest;
+    }
+    CheckpointManager(options_.output_dir, -1, model_dir_, spec_.ToJson()).Restore(checkpoint, *session_, state_);
+    Log("resumed from " + checkpoint.string() + " at step " + std::to_string(state_.global_step));
+  }
+}
+
+TrainingJob::~TrainingJob() = default;
+
+TrainingJobResult TrainingJob::Run() {
+  trainer_->Train(state_);
+  TrainingJobResult result;
+  result.state = state_;
+  result.stopped_early = scheduler_->StopRequested();
+  if (result.stopped_early) return result;
+  if (evaluator_) {
+    result.final_eval = evaluator_->Evaluate(session_->model(), session_->precision(), session_->device());
+  }
+  if (communicator_->rank() == 0 && !options_.output_dir.empty()) {
+    SavePretrained(session_->model(), session_->config(), model_dir_, options_.output_dir);
+    nlohmann::json results = state_.ToJson();
+    if (result.final_eval) {
+      results["final_eval"] = {{"eval_loss", result.final_eval->loss},
+                               {"eval_accuracy", result.final_eval->accuracy},
+                               {"eval_f1", result.final_eval->f1},
+                               {"eval_samples", result.final_eval->examples}};
+    }
+    WriteFileAtomically(options_.output_dir / "trainer_state.json", results.dump(2) + "\n");
+    result.model_dir = options_.output_dir;
+  }
+  return result;
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,79 @@
+#pragma once
+// One fine-tuning job from a JobSpec: resolves the model and data, tokenizes, builds the
+// session, trainer and scheduler, resumes from a checkpoint if asked, trains, and writes the
+// final model. Used by `bertfleet-worker train` and by the coordinator's worker agent.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/job_spec.h"
+#include "common/data/tokenized_dataset.h"
+#include "common/text/bert_tokenizer.h"
+#include "worker/engine/checkpoint_manager.h"
+#include "worker/engine/communicator.h"
+#include "worker/engine/evaluator.h"
+#include "worker/engine/trainer.h"
+#include "worker/engine/training_scheduler.h"
+#include "worker/engine/training_session.h"
+
+namespace bertfleet {
+
+struct TrainingJobOptions {
+  std::filesystem::path output_dir;             // checkpoints and the final model
+  std::filesystem::path data_root;              // relative `data`/`model` paths resolve here
+  std::filesystem::path cache_dir;              // downloads ("" = DefaultCacheDir())
+  Communicator* communicator = nullptr;         // null: a single process
+  std::function<void(const std::string&)> log;  // one human-readable line per event
+};
+
+struct TrainingJobResult {
+  TrainerState state;
+  std::optional<EvalResult> final_eval;  // of the model written to output_dir
+  std::filesystem::path model_dir;
+  bool stopped_early = false;  // stop requested (signal, cancellation) before the last step
+};
+
+class TrainingJob {
+ public:
+  TrainingJob(JobSpec spec, TrainingJobOptions options);
+  ~TrainingJob();
+
+  void AddObserver(TrainingObserver* observer) { trainer_->AddObserver(observer); }
+  TrainingJobResult Run();
+  // Thread- and signal-safe: stop at the next step boundary, saving a checkpoint if asked.
+  void RequestStop(bool save_checkpoint) { scheduler_->RequestStop(save_checkpoint); }
+
+  const JobSpec& spec() const { return spec_; }
+  const TrainerState& state() const { return state_; }
+  int64_t train_examples() const { return static_cast<int64_t>(train_data_.examples.size()); }
+  int64_t eval_examples() const { return static_cast<int64_t>(eval_data_.examples.size()); }
+  const std::filesystem::path& model_dir() const { return model_dir_; }
+
+ private:
+  void Log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+  }
+
+  JobSpec spec_;
+  TrainingJobOptions options_;
+  SingleProcessCommunicator single_process_;
+  Communicator* communicator_;
+  std::filesystem::path model_dir_;
+  std::unique_ptr<BertTokenizer> tokenizer_;
+  TokenizedDataset train_data_;
+  TokenizedDataset eval_data_;
+  std::unique_ptr<TrainingSession> session_;
+  std::unique_ptr<Trainer> trainer_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::unique_ptr<CheckpointManager> checkpoints_;
+  std::unique_ptr<TrainingScheduler> scheduler_;
+  TrainerState state_;
+};
+
+// Hugging Face run_glue semantics: the first N examples (N < 0: all).
+std::vector<SentencePair> FirstExamples(std::vector<SentencePair> examples, int64_t limit);
+
+}  // namespace bertfleet

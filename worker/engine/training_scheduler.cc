@@ -1,0 +1,94 @@
+#include "worker/engine/training_scheduler.h"
+
+#include <sstream>
+
+#include "common/util/error.h"
+
+namespace bertfleet {
+
+TrainingScheduler::TrainingScheduler(const JobSpec& spec, TrainingSession& session,
+                                     const Evaluator* evaluator, CheckpointManager* checkpoints,
+                                     std::function<void(const std::string&)> log)
+    : spec_(spec), session_(session), evaluator_(evaluator), checkpoints_(checkpoints), log_(std::move(log)) {}
+
+EvalResult TrainingScheduler::RunEvaluation(TrainerState& state) {
+  EvalResult result = evaluator_->Evaluate(session_.model(), session_.precision(), session_.device());
+  last_eval_ = result;
+  const double metric = spec_.BestMetricName() == "eval_loss"       ? result.loss
+                        : spec_.BestMetricName() == "eval_accuracy" ? result.accuracy
+                        : spec_.BestMetricName() == "eval_f1"       ? result.f1
+                                                                   : result.loss;
+  state.log_history.push_back({{"epoch", state.EpochProgress()},
+                               {"step", state.global_step},
+                               {"eval_loss", result.loss},
+                               {"eval_accuracy", result.accuracy},
+                               {"eval_f1", result.f1},
+                               {"eval_runtime", result.seconds}});
+  // Hugging Face compares with the best so far when saving; a checkpoint saved right after
+  // this evaluation becomes the best one.
+  const bool better = !state.has_best_metric ||
+                      (spec_.BestMetricGreaterIsBetter() ? metric > state.best_metric : metric < state.best_metric);
+  if (better) {
+    state.best_metric = metric;
+    state.has_best_metric = true;
+    pending_best_ = true;
+  }
+  return result;
+}
+
+void TrainingScheduler::SaveCheckpoint(TrainerState& state) {
+  if (state.global_step == last_saved_step_) return;
+  last_saved_step_ = state.global_step;
+  if (!checkpoints_) return;
+  const std::string target =
+      (checkpoints_->output_dir() / ("checkpoint-" + std::to_string(state.global_step))).string();
+  if (pending_best_) {
+    state.best_model_checkpoint = target;
+    pending_best_ = false;
+  }
+  const auto path = checkpoints_->Save(session_, state);
+  if (log_) log_("saved checkpoint " + path.string());
+}
+
+void TrainingScheduler::OnStepEnd(TrainerState& state, const StepStats& stats) {
+  const int64_t step = state.global_step;
+  const int64_t eval_steps = spec_.eval_steps > 0 ? spec_.eval_steps : spec_.logging_steps;
+  if (evaluator_ && spec_.eval_strategy == "steps" && eval_steps > 0 && step % eval_steps == 0) {
+    RunEvaluation(state);
+  }
+  if (spec_.save_strategy == "steps" && spec_.save_steps > 0 && step % spec_.save_steps == 0) {
+    SaveCheckpoint(state);
+  }
+  if (stop_requested_ && save_on_stop_) SaveCheckpoint(state);
+}
+
+void TrainingScheduler::OnEpochEnd(TrainerState& state) {
+  EpochSummary& summary = state.epochs.back();
+  state.log_history.push_back({{"epoch", state.EpochProgress()},
+                               {"step", state.global_step},
+                               {"loss", summary.train_loss},
+                               {"learning_rate", session_.LearningRate(state.global_step)}});
+  if (evaluator_ && spec_.eval_strategy == "epoch") {
+    const EvalResult result = RunEvaluation(state);
+    summary.evaluated = true;
+    summary.eval_loss = result.loss;
+    summary.eval_accuracy = result.accuracy;
+    summary.eval_f1 = result.f1;
+  }
+  if (spec_.save_strategy == "epoch" || (stop_requested_ && save_on_stop_)) SaveCheckpoint(state);
+}
+
+void TrainingScheduler::OnTrainEnd(TrainerState& state) {
+  if (!spec_.load_best_model_at_end || state.best_model_checkpoint.empty()) return;
+  // Every rank loads the same weights from the shared checkpoint directory.
+  CheckpointManager::LoadModelWeights(std::filesystem::path(state.best_model_checkpoint) / "model.safetensors",
+                                      session_.model());
+  if (log_) {
+    std::ostringstream message;
+    message << "loaded best model from " << state.best_model_checkpoint << " (" << spec_.BestMetricName()
+            << " " << state.best_metric << ")";
+    log_(message.str());
+  }
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,53 @@
+#pragma once
+// Decides, as training goes, when to evaluate, when to save, which checkpoint is best and when
+// to stop (signals, cancellation); at the end loads the best model if asked. The trainer itself
+// knows none of this.
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/config/job_spec.h"
+#include "worker/engine/checkpoint_manager.h"
+#include "worker/engine/evaluator.h"
+#include "worker/engine/trainer.h"
+
+namespace bertfleet {
+
+class TrainingScheduler : public TrainingObserver {
+ public:
+  // `evaluator` may be null (no validation data); `checkpoints` is null on ranks other than 0,
+  // which still evaluate (the evaluation is sharded) but never write.
+  TrainingScheduler(const JobSpec& spec, TrainingSession& session, const Evaluator* evaluator,
+                    CheckpointManager* checkpoints, std::function<void(const std::string&)> log);
+
+  // Set from a signal handler or another thread: save at the next step boundary, then stop.
+  void RequestStop(bool save_checkpoint) {
+    save_on_stop_ = save_checkpoint;
+    stop_requested_ = true;
+  }
+
+  void OnStepEnd(TrainerState& state, const StepStats& stats) override;
+  void OnEpochEnd(TrainerState& state) override;
+  void OnTrainEnd(TrainerState& state) override;
+  bool StopRequested() const override { return stop_requested_; }
+
+  const std::optional<EvalResult>& last_eval() const { return last_eval_; }
+
+ private:
+  EvalResult RunEvaluation(TrainerState& state);
+  void SaveCheckpoint(TrainerState& state);
+
+  const JobSpec& spec_;
+  TrainingSession& session_;
+  const Evaluator* evaluator_;
+  CheckpointManager* checkpoints_;
+  std::function<void(const std::string&)> log_;
+  std::optional<EvalResult> last_eval_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> save_on_stop_{false};
+  int64_t last_saved_step_ = -1;
+  bool pending_best_ = false;
+};
+
+}  // namespace bertfleet

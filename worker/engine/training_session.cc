@@ -1,0 +1,21 @@
+#include "worker/engine/training_session.h"
+
+namespace bertfleet {
+
+TrainingSession::TrainingSession(BertForSequenceClassification model, BertConfig config,
+                                 const JobSpec& spec, int64_t total_steps, torch::Device device)
+    : model_(std::move(model)),
+      config_(std::move(config)),
+      schedule_(spec.lr_scheduler_type,
+                LearningRateSchedule::WarmupSteps(spec.warmup_steps, spec.warmup_ratio, total_steps),
+                total_steps),
+      precision_{spec.bf16, spec.fp16},
+      device_(device),
+      base_lr_(spec.learning_rate) {
+  model_->to(device_);
+  parameters_ = std::make_unique<FlatParameters>(*model_);
+  optimizer_ = std::make_unique<AdamWOptimizer>(
+      *parameters_, AdamWOptions{spec.adam_beta1, spec.adam_beta2, spec.adam_epsilon, spec.weight_decay});
+}
+
+}  // namespace bertfleet
