@@ -1,11 +1,11 @@
 #include "common/config/job_spec.h"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
 #include <filesystem>
 #include <map>
 #include <set>
-
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
 
 #include "common/config/job_spec_fields.h"
 #include "common/config/yaml_scalar.h"
@@ -27,14 +27,16 @@ bool StartsWith(const std::string& text, const std::string& prefix) {
 }
 
 bool EndsWith(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Keys as they appear in messages: plain names as is, anything odd quoted and shortened.
 std::string KeyForMessage(const std::string& key) {
   if (key.empty() || key.size() > 80) return QuoteForMessage(key);
   for (const char c : key) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return QuoteForMessage(key);
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return QuoteForMessage(key);
   }
   return key;
 }
@@ -86,12 +88,11 @@ void Validate(const JobSpec& spec, const WrittenValues& written, JobSpecProblems
   if (problems.empty()) CheckJobSpecRules(spec, problems);
 }
 
-std::string WrittenText(const YAML::Node& value) {
-  return value.IsScalar() ? value.Scalar() : "";
-}
+std::string WrittenText(const YAML::Node& value) { return value.IsScalar() ? value.Scalar() : ""; }
 
 // The deprecated alias may stand in for eval_strategy but must not contradict it.
-void CheckAliasAgreement(const std::map<std::string, std::string>& strategy_by_key, JobSpecProblems& problems) {
+void CheckAliasAgreement(const std::map<std::string, std::string>& strategy_by_key,
+                         JobSpecProblems& problems) {
   const auto current = strategy_by_key.find("eval_strategy");
   const auto alias = strategy_by_key.find(kEvalStrategyAlias);
   if (current == strategy_by_key.end() || alias == strategy_by_key.end()) return;
@@ -111,19 +112,26 @@ YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& s
   try {
     documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::DeepRecursion& error) {
-    throw Error(source + ":" + std::to_string(error.mark.line + 1) + ":" + std::to_string(error.mark.column + 1) +
-                ": malformed YAML: nested too deeply");
+    throw Error(source + ":" + std::to_string(error.mark.line + 1) + ":" +
+                std::to_string(error.mark.column + 1) + ": malformed YAML: nested too deeply");
   } catch (const YAML::Exception& error) {
-    const std::string where = error.mark.is_null() ? "" : ":" + std::to_string(error.mark.line + 1) + ":" +
-                                                              std::to_string(error.mark.column + 1);
+    const std::string where = error.mark.is_null()
+                                  ? ""
+                                  : ":" + std::to_string(error.mark.line + 1) + ":" +
+                                        std::to_string(error.mark.column + 1);
     throw Error(source + where + ": malformed YAML: " + error.msg);
   }
   if (documents.empty() || documents[0].IsNull()) {
-    throw Error(source + ": empty job spec; expected a mapping of keys to values (write {} for all defaults)");
+    throw Error(
+        source +
+        ": empty job spec; expected a mapping of keys to values (write {} for all defaults)");
   }
-  if (documents.size() > 1) throw Error(source + ": expected one YAML document (got " + std::to_string(documents.size()) + ")");
+  if (documents.size() > 1)
+    throw Error(source + ": expected one YAML document (got " + std::to_string(documents.size()) +
+                ")");
   if (!documents[0].IsMap()) {
-    throw Error(source + ": expected a mapping of keys to values (got " + DescribeYamlNode(documents[0]) + ")");
+    throw Error(source + ": expected a mapping of keys to values (got " +
+                DescribeYamlNode(documents[0]) + ")");
   }
   return documents[0];
 }
@@ -168,6 +176,10 @@ JobSpec ParseJobSpec(const std::string& yaml_text, const std::string& source) {
 
 JobSpec LoadJobSpecFile(const std::string& path) {
   std::error_code error;
+  // A FIFO or /dev/zero would otherwise be read forever.
+  if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error)) {
+    throw Error(path + ": not a regular file");
+  }
   const auto size = std::filesystem::file_size(path, error);
   if (!error && size > kMaxSpecBytes) {
     throw Error(path + ": too large for a job spec (" + std::to_string(size) + " bytes; at most " +
@@ -228,7 +240,7 @@ void ApplyJobSpecOverrides(JobSpec& spec, const std::vector<std::string>& assign
     if (field->name() == "eval_strategy") strategy_by_key[key] = updated.eval_strategy;
   }
   CheckAliasAgreement(strategy_by_key, problems);
-  if (!strategy_by_key.empty() && strategy_by_key.count(kEvalStrategyAlias)) overridden.insert(kEvalStrategyAlias);
+  if (strategy_by_key.count(kEvalStrategyAlias)) overridden.insert(kEvalStrategyAlias);
   Validate(updated, written, problems);
   if (!problems.empty()) ThrowProblems(source, problems, overridden);
   spec = std::move(updated);

@@ -14,13 +14,16 @@ namespace {
 
 // Strings are names and paths; anything longer is a mistake (or an attack on the coordinator).
 constexpr size_t kMaxStringLength = 4096;
-constexpr size_t kMaxConfigOverrides = 256;
 constexpr int64_t kMaxCount = 1000000000;  // steps, samples: far beyond any MRPC run
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 std::string FormatNumber(double value) {
   if (std::isnan(value)) return ".nan";
   if (std::isinf(value)) return value > 0 ? ".inf" : "-.inf";
+  // Whole numbers as integers: "10000" reads better than %g's "1e+04".
+  if (value == std::trunc(value) && std::fabs(value) < 1e15) {
+    return std::to_string(static_cast<int64_t>(value));
+  }
   char buffer[40];
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
@@ -33,7 +36,8 @@ std::string Got(const std::string& shown) { return " (got " + shown + ")"; }
 
 // The value as the user wrote it when known, else as stored.
 std::string Shown(const std::string& written, const std::string& stored) {
-  return written.empty() ? stored : written;
+  if (written.empty()) return stored;
+  return written.size() > 40 ? QuoteForMessage(written) : written;  // shortened
 }
 
 class IntField : public JobSpecField {
@@ -41,7 +45,11 @@ class IntField : public JobSpecField {
   // `unset` (e.g. -1) is also allowed and means `unset_meaning`; YAML null stores it too.
   IntField(std::string name, int64_t JobSpec::*member, int64_t min, int64_t max,
            std::optional<int64_t> unset = std::nullopt, std::string unset_meaning = "")
-      : name_(std::move(name)), member_(member), min_(min), max_(max), unset_(unset),
+      : name_(std::move(name)),
+        member_(member),
+        min_(min),
+        max_(max),
+        unset_(unset),
         unset_meaning_(std::move(unset_meaning)) {}
 
   const std::string& name() const override { return name_; }
@@ -60,7 +68,7 @@ class IntField : public JobSpecField {
     if (scalar.kind != YamlScalar::Kind::kInt) {
       return "must be an integer" + Got(DescribeYamlNode(value));
     }
-    if (scalar.int_overflow) return RangeMessage() + Got(scalar.text);
+    if (scalar.int_overflow) return RangeMessage() + Got(Shown(scalar.text, ""));
     spec.*member_ = scalar.int_value;
     return "";
   }
@@ -176,8 +184,9 @@ class OptionalBoolField : public JobSpecField {
     try {
       const YamlScalar scalar = ResolveYamlScalar(value);
       if (scalar.kind == YamlScalar::Kind::kBool || scalar.kind == YamlScalar::Kind::kNull) {
-        spec.*member_ = scalar.kind == YamlScalar::Kind::kBool ? std::optional<bool>(scalar.bool_value)
-                                                                : std::nullopt;
+        spec.*member_ = scalar.kind == YamlScalar::Kind::kBool
+                            ? std::optional<bool>(scalar.bool_value)
+                            : std::nullopt;
         return "";
       }
     } catch (const YamlScalarError&) {
@@ -223,7 +232,8 @@ class StringField : public JobSpecField {
     }
     // A choice written as a plain number or boolean still gets the list of choices; free text
     // must be a string so that `model: 1e5` is not silently the text "1e5".
-    if (scalar.kind == YamlScalar::Kind::kString || (!rules_.choices.empty() && scalar.kind != YamlScalar::Kind::kNull)) {
+    if (scalar.kind == YamlScalar::Kind::kString ||
+        (!rules_.choices.empty() && scalar.kind != YamlScalar::Kind::kNull)) {
       spec.*member_ = scalar.text;
       return "";
     }
@@ -255,7 +265,8 @@ class StringField : public JobSpecField {
 
  private:
   std::string Expected() const {
-    if (rules_.choices.empty()) return rules_.nullable ? "must be a string or null" : "must be a string";
+    if (rules_.choices.empty())
+      return rules_.nullable ? "must be a string or null" : "must be a string";
     std::string list;
     for (const std::string& choice : rules_.choices) list += (list.empty() ? "" : ", ") + choice;
     return "must be one of " + list;
@@ -266,69 +277,12 @@ class StringField : public JobSpecField {
   Rules rules_;
 };
 
-// model_config_overrides: a flat mapping of config.json keys to scalars, kept as JSON because
-// BertConfig::ApplyOverride owns which keys exist.
-class ConfigOverridesField : public JobSpecField {
- public:
-  const std::string& name() const override { return name_; }
-
-  std::string Set(const YAML::Node& value, JobSpec& spec) const override {
-    if (!value.IsDefined() || value.IsNull()) {
-      spec.model_config_overrides = nlohmann::json::object();
-      return "";
-    }
-    if (!value.IsMap()) return "must be a mapping of config.json keys to values" + Got(DescribeYamlNode(value));
-    nlohmann::json overrides = nlohmann::json::object();
-    for (auto entry = value.begin(); entry != value.end(); ++entry) {
-      if (!entry->first.IsScalar() || entry->first.Scalar().empty()) {
-        return "keys must be non-empty names" + Got(DescribeYamlNode(entry->first));
-      }
-      const std::string& key = entry->first.Scalar();
-      if (overrides.contains(key)) return "duplicate key " + QuoteForMessage(key);
-      try {
-        overrides[key] = YamlScalarToJson(ResolveYamlScalar(entry->second));
-      } catch (const YamlScalarError&) {
-        return key + ": must be a number, string, boolean or null" + Got(DescribeYamlNode(entry->second));
-      }
-      if (overrides[key].is_number_float() && !std::isfinite(overrides[key].get<double>())) {
-        return key + ": must be a finite number" + Got(DescribeYamlNode(entry->second));
-      }
-    }
-    spec.model_config_overrides = std::move(overrides);
-    return "";
-  }
-
-  std::string Check(const JobSpec& spec, const std::string&) const override {
-    const nlohmann::json& overrides = spec.model_config_overrides;
-    if (!overrides.is_object()) return "must be a mapping of config.json keys to values";
-    if (overrides.size() > kMaxConfigOverrides) {
-      return "must have at most " + std::to_string(kMaxConfigOverrides) + " keys (got " +
-             std::to_string(overrides.size()) + ")";
-    }
-    for (const auto& [key, value] : overrides.items()) {
-      if (key.empty() || key.size() > 256) return "keys must be names of 1 to 256 characters";
-      if (value.is_structured()) return key + ": must be a number, string, boolean or null";
-      if (value.is_string() && value.get_ref<const std::string&>().size() > kMaxStringLength) {
-        return key + ": must be at most " + std::to_string(kMaxStringLength) + " characters";
-      }
-      if (value.is_number_float() && !std::isfinite(value.get<double>())) {
-        return key + ": must be a finite number";
-      }
-    }
-    return "";
-  }
-
-  nlohmann::json Get(const JobSpec& spec) const override { return spec.model_config_overrides; }
-
- private:
-  std::string name_ = "model_config_overrides";
-};
-
 std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   using Range = FloatField::Range;
   using Rules = StringField::Rules;
   const std::vector<std::string> strategies = {"no", "steps", "epoch"};
-  constexpr int64_t kMaxSeed = 4294967295;  // numpy's seed limit, which Hugging Face's set_seed hits
+  constexpr int64_t kMaxSeed =
+      4294967295;  // numpy's seed limit, which Hugging Face's set_seed hits
   std::vector<std::unique_ptr<JobSpecField>> fields;
   const auto add = [&fields](JobSpecField* field) { fields.emplace_back(field); };
 
@@ -339,7 +293,7 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   add(new IntField("max_seq_length", &JobSpec::max_seq_length, 8, 512));
   add(new IntField("max_train_samples", &JobSpec::max_train_samples, 1, kMaxCount, -1, "all"));
   add(new IntField("max_eval_samples", &JobSpec::max_eval_samples, 1, kMaxCount, -1, "all"));
-  add(new ConfigOverridesField());
+  fields.push_back(MakeConfigOverridesField());
 
   add(new FloatField("learning_rate", &JobSpec::learning_rate, Range{0, true}));
   add(new FloatField("weight_decay", &JobSpec::weight_decay, Range{0, false, 10}));
@@ -366,12 +320,14 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   add(new IntField("save_steps", &JobSpec::save_steps, 1, kMaxCount));
   add(new IntField("save_total_limit", &JobSpec::save_total_limit, 1, 1000000, -1, "keep all"));
   add(new BoolField("load_best_model_at_end", &JobSpec::load_best_model_at_end));
-  add(new StringField("metric_for_best_model", &JobSpec::metric_for_best_model, Rules{{}, false, true}));
+  add(new StringField("metric_for_best_model", &JobSpec::metric_for_best_model,
+                      Rules{{}, false, true}));
   add(new OptionalBoolField("greater_is_better", &JobSpec::greater_is_better));
   add(new IntField("logging_steps", &JobSpec::logging_steps, 1, kMaxCount));
   add(new BoolField("group_by_length", &JobSpec::group_by_length));
   add(new BoolField("dataloader_drop_last", &JobSpec::dataloader_drop_last));
-  add(new StringField("resume_from_checkpoint", &JobSpec::resume_from_checkpoint, Rules{{}, false, true}));
+  add(new StringField("resume_from_checkpoint", &JobSpec::resume_from_checkpoint,
+                      Rules{{}, false, true}));
 
   add(new IntField("world_size", &JobSpec::world_size, 1, 1024));
   add(new IntField("threads", &JobSpec::threads, 0, 1024));

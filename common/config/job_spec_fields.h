@@ -2,11 +2,12 @@
 // The table behind ParseJobSpec: every job spec key with its type, allowed values and how it is
 // read from YAML, checked and written to JSON. One table keeps parsing, validation, ToJson and
 // the unknown-key hints from drifting apart when a key is added.
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "common/config/job_spec.h"
 
@@ -36,6 +37,7 @@ class JobSpecField {
 };
 
 const std::vector<const JobSpecField*>& JobSpecFields();
+std::unique_ptr<JobSpecField> MakeConfigOverridesField();       // job_spec_config_overrides.cc
 const JobSpecField* FindJobSpecField(const std::string& name);  // nullptr when unknown
 std::vector<std::string> JobSpecKeyNames();                     // with the alias
 

@@ -32,9 +32,10 @@ void CheckJobSpecRules(const JobSpec& spec, JobSpecProblems& problems) {
       const std::string eval_steps =
           spec.eval_steps > 0 ? std::to_string(spec.eval_steps)
                               : std::to_string(spec.logging_steps) + " (unset, so logging_steps)";
-      problems.push_back({{"load_best_model_at_end", "save_steps", "eval_steps", "logging_steps"},
-                          "requires save_steps to be a round multiple of eval_steps (got save_steps " +
-                              std::to_string(spec.save_steps) + ", eval_steps " + eval_steps + ")"});
+      problems.push_back(
+          {{"load_best_model_at_end", "save_steps", "eval_steps", "logging_steps"},
+           "requires save_steps to be a round multiple of eval_steps (got save_steps " +
+               std::to_string(spec.save_steps) + ", eval_steps " + eval_steps + ")"});
     }
   }
 }

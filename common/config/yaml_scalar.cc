@@ -80,7 +80,8 @@ double ParseCoreFloat(const std::string& text) {
     body.erase(0, 1);
   }
   if (body.size() == 4 && body[0] == '.' && (body[1] == 'i' || body[1] == 'I')) {
-    return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
   }
   if (body.size() == 4 && body[0] == '.' && (body[1] == 'n' || body[1] == 'N')) {
     return std::numeric_limits<double>::quiet_NaN();

@@ -2,22 +2,23 @@
 // Typed reading of YAML scalars with the YAML 1.2 core schema, which yaml-cpp leaves to callers:
 // it keeps every scalar as text. Unlike PyYAML's YAML 1.1 rules, `1e-5` is a float and `yes` is a
 // string, so a spec means the same whether or not the reader knows that PyYAML quirk.
-#include <cstdint>
-#include <string>
-
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
 
 namespace bertfleet {
 
 struct YamlScalar {
   enum class Kind { kNull, kBool, kInt, kFloat, kString };
   Kind kind = Kind::kNull;
-  std::string text;            // as written, for "(got ...)" in messages
+  std::string text;  // as written, for "(got ...)" in messages
   bool bool_value = false;
-  int64_t int_value = 0;       // kInt only
-  bool int_overflow = false;   // an integer literal beyond int64 (int_value is then meaningless)
-  double float_value = 0.0;    // kInt and kFloat
+  int64_t int_value = 0;      // kInt only
+  bool int_overflow = false;  // an integer literal beyond int64 (int_value is then meaningless)
+  double float_value = 0.0;   // kInt and kFloat
 };
 
 // Resolves a scalar or null node: plain scalars by the core schema, quoted and block scalars as

@@ -29,7 +29,8 @@ std::vector<SentencePair> ReadGlueTsv(const std::filesystem::path& path) {
     throw Error(where + ": empty file, expected the header '" + std::string(kHeader) + "'");
   }
   if (lines[0] != kHeader) {
-    throw Error(where + ":1: expected the header 'idx<TAB>label<TAB>sentence1<TAB>sentence2', got " +
+    throw Error(where +
+                ":1: expected the header 'idx<TAB>label<TAB>sentence1<TAB>sentence2', got " +
                 Quoted(lines[0]));
   }
   std::vector<SentencePair> rows;
@@ -41,7 +42,8 @@ std::vector<SentencePair> ReadGlueTsv(const std::filesystem::path& path) {
       throw Error(at + "expected 4 tab-separated fields, got " + std::to_string(fields.size()));
     }
     const std::optional<int64_t> idx = ParseInt64(fields[0]);
-    if (!idx || *idx < 0) throw Error(at + "bad idx " + Quoted(fields[0]) + ", expected an integer >= 0");
+    if (!idx || *idx < 0)
+      throw Error(at + "bad idx " + Quoted(fields[0]) + ", expected an integer >= 0");
     const std::optional<int64_t> label = ParseInt64(fields[1]);
     // -1 is how GLUE marks an unlabeled (test) row; MRPC has no other classes.
     if (!label || *label < -1 || *label > 1) {

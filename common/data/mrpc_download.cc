@@ -64,9 +64,9 @@ void FetchPart(const RemoteFile& file, const std::filesystem::path& part) {
       continue;
     }
     throw Error("cannot download " + file.url + ": " + result.message +
-                (SizeOrZero(part) > 0 ? " (partial data kept in " + part.string() +
-                                            "; the next run resumes it)"
-                                      : ""));
+                (SizeOrZero(part) > 0
+                     ? " (partial data kept in " + part.string() + "; the next run resumes it)"
+                     : ""));
   }
 }
 
@@ -127,7 +127,8 @@ std::vector<RemoteFile> MrpcRemoteFiles(const std::string& base_url_override) {
   return files;
 }
 
-void DownloadVerified(const std::vector<RemoteFile>& files, const std::filesystem::path& cache_dir) {
+void DownloadVerified(const std::vector<RemoteFile>& files,
+                      const std::filesystem::path& cache_dir) {
   std::error_code error;
   std::filesystem::create_directories(cache_dir, error);
   if (error) throw Error(cache_dir.string() + ": cannot create directory: " + error.message());

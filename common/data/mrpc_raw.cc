@@ -65,8 +65,8 @@ std::vector<SourceRow> ReadSourceFile(const std::filesystem::path& path) {
     const std::vector<std::string_view> fields = SplitTabs(lines[i]);
     // DictReader would pad short rows with None and hide extra fields; both mean a damaged file.
     if (fields.size() != header.size()) {
-      throw Error(at + "expected " + std::to_string(header.size()) +
-                  " tab-separated fields, got " + std::to_string(fields.size()));
+      throw Error(at + "expected " + std::to_string(header.size()) + " tab-separated fields, got " +
+                  std::to_string(fields.size()));
     }
     const std::string_view quality = fields[column[0]];
     const std::optional<int64_t> label = ParseInt64(TrimSpaces(quality));

@@ -48,7 +48,8 @@ std::vector<SentencePair> LoadMrpcSplit(const std::string& source, const std::st
   if (!std::filesystem::is_directory(dir)) {
     throw Error("MRPC source '" + source + "' is neither a directory nor the word 'download'");
   }
-  if (std::filesystem::is_regular_file(dir / (split + ".tsv"))) return ReadGlueTsv(dir / (split + ".tsv"));
+  if (std::filesystem::is_regular_file(dir / (split + ".tsv")))
+    return ReadGlueTsv(dir / (split + ".tsv"));
   if (HasRawFiles(dir)) return PickSplit(BuildMrpcFromRawFiles(dir), split);
   throw Error("MRPC source '" + source + "' has neither " + split + ".tsv nor the raw files " +
               kMrpcTrainFile + ", " + kMrpcDevIdsFile + ", " + kMrpcTestFile +

@@ -23,6 +23,18 @@ class BertNormalizer::Writer {
     out_[size_++] = c;
   }
 
+  // ASCII maps byte to byte (or drops it), so a run of n bytes needs at most n bytes.
+  void PutAsciiRun(std::string_view run, const std::array<int16_t, 128>& table) {
+    Reserve(run.size());
+    char* out = &out_[size_];
+    for (const char c : run) {
+      const int16_t value = table[static_cast<uint8_t>(c)];
+      *out = static_cast<char>(value);
+      out += value >= 0;
+    }
+    size_ = static_cast<size_t>(out - out_.data());
+  }
+
   // The last steps of the pipeline for one code point that survived accent stripping.
   void PutFinal(char32_t cp) {
     if (!lowercase_) return PutCodePoint(cp);
@@ -36,11 +48,7 @@ class BertNormalizer::Writer {
   void PushMark(int combining_class, char32_t cp) { marks_.emplace_back(combining_class, cp); }
 
   void FlushMarks() {
-    if (marks_.empty()) return;
-    std::stable_sort(marks_.begin(), marks_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& mark : marks_) PutFinal(mark.second);
-    marks_.clear();
+    if (!marks_.empty()) SortAndPutMarks();
   }
 
   void Finish() {
@@ -50,6 +58,13 @@ class BertNormalizer::Writer {
 
  private:
   static constexpr size_t kSlack = 32;
+
+  void SortAndPutMarks() {
+    std::stable_sort(marks_.begin(), marks_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& mark : marks_) PutFinal(mark.second);
+    marks_.clear();
+  }
 
   void PutCodePoint(char32_t cp) {
     Reserve(4);
@@ -85,11 +100,12 @@ void BertNormalizer::Normalize(std::string_view text, std::string& out) const {
   Writer writer(out, text.size(), options_.lowercase);
   size_t i = 0;
   while (i < text.size()) {
-    const auto byte = static_cast<uint8_t>(text[i]);
-    if (byte < 0x80) {
+    if (static_cast<uint8_t>(text[i]) < 0x80) {
       writer.FlushMarks();
-      if (const int16_t value = ascii_[byte]; value >= 0) writer.PutByte(static_cast<char>(value));
-      ++i;
+      size_t end = i + 1;
+      while (end < text.size() && static_cast<uint8_t>(text[end]) < 0x80) ++end;
+      writer.PutAsciiRun(text.substr(i, end - i), ascii_);
+      i = end;
       continue;
     }
     NormalizeCodePoint(utf8::Decode(text, i), writer);

@@ -68,6 +68,15 @@ inline size_t Encode(char32_t cp, char* out) {
   return 4;
 }
 
+// True when text is well-formed UTF-8 (a literal U+FFFD is fine; malformed bytes are not).
+inline bool IsValid(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    if (Decode(text, i) == kReplacement && text.substr(at, i - at) != "\xEF\xBF\xBD") return false;
+  }
+  return true;
+}
+
 // Code points in text (continuation bytes are not counted).
 inline size_t CountCodePoints(std::string_view text) {
   size_t count = 0;

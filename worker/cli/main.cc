@@ -21,6 +21,7 @@ const std::map<std::string, Subcommand>& Subcommands() {
       {"train", {bertfleet::RunTrainCommand, "fine-tune a model from a YAML job spec"}},
       {"predict", {bertfleet::RunPredictCommand, "write GLUE predictions for a TSV file"}},
       {"evaluate", {bertfleet::RunEvaluateCommand, "loss, accuracy and F1 on a TSV file"}},
+      {"resolve-model", {bertfleet::RunResolveModelCommand, "print the directory a model resolves to, downloading it if needed"}},
   };
   return table;
 }
@@ -28,7 +29,7 @@ const std::map<std::string, Subcommand>& Subcommands() {
 void PrintUsage(std::ostream& out) {
   out << "usage: bertfleet-worker COMMAND [options]\n\ncommands:\n";
   for (const auto& [name, command] : Subcommands()) {
-    out << "  " << name << std::string(10 - name.size(), ' ') << command.summary << "\n";
+    out << "  " << name << std::string(name.size() < 15 ? 15 - name.size() : 1, ' ') << command.summary << "\n";
   }
   out << "\n'bertfleet-worker COMMAND --help' describes a command's options.\n";
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/util/error.h"
+#include "worker/engine/fast_dropout.h"
 
 namespace bertfleet {
 
@@ -59,15 +60,11 @@ torch::Tensor Norm(const torch::Tensor& x, const Affine& a, double eps) {
   return at::layer_norm(x, {a.weight.size(0)}, a.weight, a.bias, eps);
 }
 
-// Dropout that overwrites `x`; callers pass activations whose old value autograd does not need.
-torch::Tensor DropoutInPlace(torch::Tensor x, double p, bool training) {
-  if (!training || p <= 0) return x;
-  return at::dropout_(x, p, true);
-}
-
+// Dropout in train mode only; FastDropout is one fused parallel pass (LibTorch 1.13's CPU dropout
+// spent a third of a train step drawing serial bernoulli samples).
 torch::Tensor Dropout(const torch::Tensor& x, double p, bool training) {
   if (!training || p <= 0) return x;
-  return at::dropout(x, p, true);
+  return FastDropout(x, p);
 }
 
 // x + residual, in place on x (a fresh activation) when the dtypes agree; under autocast x is
@@ -237,7 +234,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     hidden = hidden + L.token_type_embeddings.select(0, 0);
   }
   hidden.add_(at::embedding(L.position_embeddings, positions));
-  hidden = DropoutInPlace(Norm(hidden, L.embeddings_norm, c.layer_norm_eps), c.hidden_dropout_prob, training);
+  hidden = Dropout(Norm(hidden, L.embeddings_norm, c.layer_norm_eps), c.hidden_dropout_prob, training);
 
   const int64_t h = c.hidden_size, heads = c.num_attention_heads, head_dim = h / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
@@ -271,10 +268,10 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     torch::Tensor context = at::matmul(probs, v).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
     if (packed) context = context.index_select(0, index);
 
-    torch::Tensor attention = DropoutInPlace(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
+    torch::Tensor attention = Dropout(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
     hidden = Norm(AddResidual(attention, hidden), layer.attention_norm, c.layer_norm_eps);
     const torch::Tensor intermediate = at::gelu(Linear(hidden, layer.intermediate));
-    torch::Tensor output = DropoutInPlace(Linear(intermediate, layer.output), c.hidden_dropout_prob, training);
+    torch::Tensor output = Dropout(Linear(intermediate, layer.output), c.hidden_dropout_prob, training);
     hidden = Norm(AddResidual(output, hidden), layer.output_norm, c.layer_norm_eps);
   }
 

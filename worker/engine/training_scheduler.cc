@@ -52,7 +52,7 @@ void TrainingScheduler::SaveCheckpoint(TrainerState& state) {
 
 void TrainingScheduler::OnStepEnd(TrainerState& state, const StepStats& stats) {
   const int64_t step = state.global_step;
-  const int64_t eval_steps = spec_.eval_steps > 0 ? spec_.eval_steps : spec_.logging_steps;
+  const int64_t eval_steps = spec_.EffectiveEvalSteps();
   if (evaluator_ && spec_.eval_strategy == "steps" && eval_steps > 0 && step % eval_steps == 0) {
     RunEvaluation(state);
   }

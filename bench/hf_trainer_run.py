@@ -1,0 +1,97 @@
+"""Hugging Face `Trainer` on GLUE MRPC with the settings of a bertfleet job spec: the peer that
+bench/compare_hf.py measures bertfleet against. Prints one JSON line per epoch."""
+import argparse
+import csv
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import yaml
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                          TrainerCallback, TrainingArguments)
+
+
+def read_tsv(path, limit):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = rows[:limit] if limit and limit > 0 else rows
+    return rows
+
+
+class EpochTimer(TrainerCallback):
+    """Training time per epoch, evaluation excluded (Trainer evaluates after on_epoch_end)."""
+
+    def __init__(self):
+        self.seconds = []
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--job", required=True)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--set", action="append", default=[])
+    args = parser.parse_args()
+    spec = yaml.safe_load(open(args.job))
+    for assignment in args.set:
+        key, value = assignment.split("=", 1)
+        spec[key] = yaml.safe_load(value)
+    torch.set_num_threads(int(spec.get("threads", 0)) or torch.get_num_threads())
+
+    tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
+    max_length = int(spec.get("max_seq_length", 128))
+
+    def encode(rows):
+        encoded = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True,
+                            max_length=max_length)
+        return [{"input_ids": encoded["input_ids"][i], "token_type_ids": encoded["token_type_ids"][i],
+                 "attention_mask": encoded["attention_mask"][i], "labels": int(r["label"])} for i, r in enumerate(rows)]
+
+    train = encode(read_tsv(f"{args.data_dir}/train.tsv", spec.get("max_train_samples", -1)))
+    validation = encode(read_tsv(f"{args.data_dir}/validation.tsv", spec.get("max_eval_samples", -1)))
+    seed = int(spec.get("seed", 42))
+    torch.manual_seed(seed)
+    model = AutoModelForSequenceClassification.from_pretrained(args.model_dir, num_labels=2,
+                                                               **spec.get("model_config_overrides", {}))
+
+    def metrics(prediction):
+        predicted = np.argmax(prediction.predictions, axis=1)
+        labels = prediction.label_ids
+        tp = int(((predicted == 1) & (labels == 1)).sum())
+        fp = int(((predicted == 1) & (labels == 0)).sum())
+        fn = int(((predicted == 0) & (labels == 1)).sum())
+        return {"accuracy": float((predicted == labels).mean()), "f1": 2 * tp / max(1, 2 * tp + fp + fn)}
+
+    keys = ["learning_rate", "weight_decay", "num_train_epochs", "per_device_train_batch_size",
+            "per_device_eval_batch_size", "warmup_ratio", "warmup_steps", "lr_scheduler_type", "seed",
+            "bf16", "group_by_length", "max_grad_norm", "gradient_accumulation_steps", "max_steps"]
+    training_args = TrainingArguments(output_dir=args.output, eval_strategy="epoch", save_strategy="no",
+                                      logging_strategy="epoch", report_to=[], use_cpu=True,
+                                      dataloader_num_workers=0, disable_tqdm=True,
+                                      **{k: spec[k] for k in keys if k in spec})
+    timer = EpochTimer()
+    trainer = Trainer(model=model, args=training_args, train_dataset=train, eval_dataset=validation,
+                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics, callbacks=[timer])
+    trainer.train()
+    evals = [h for h in trainer.state.log_history if "eval_accuracy" in h]
+    losses = [h for h in trainer.state.log_history if "loss" in h and "eval_loss" not in h]
+    for index, (ev, seconds) in enumerate(zip(evals, timer.seconds)):
+        print(json.dumps({"epoch": index + 1, "train_loss": losses[index]["loss"] if index < len(losses) else None,
+                          "eval_loss": ev["eval_loss"], "eval_accuracy": ev["eval_accuracy"], "eval_f1": ev["eval_f1"],
+                          "train_samples_per_second": len(train) / seconds,
+                          "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+// Test helper for tests/python/test_model_parity.py (and a quick speed check). Not part of the
+// product. Usage:
+//   model_parity_tool grad  MODEL_DIR BATCH.safetensors OUT.safetensors [--seed N] [--bf16] [--train] [--no-pack]
+//       loads MODEL_DIR, runs the batch (input_ids, token_type_ids, attention_mask, labels; int64)
+//       in eval mode (dropout off) unless --train, cross-entropy (mean) loss, backward, and writes
+//       logits, loss and grad.<parameter name> (fp32) to OUT.
+//   model_parity_tool save  MODEL_DIR OUT_DIR [--seed N]
+//       LoadPretrained + SavePretrained (tokenizer files copied from MODEL_DIR).
+//   model_parity_tool bench CONFIG.json BATCH.safetensors [--iters N] [--threads N] [--fp32] [--no-pack]
+//       times forward + backward (train mode, bf16 autocast unless --fp32), prints milliseconds;
+//       --profile TRACE.json also writes a chrome trace of one more step.
+#include <torch/csrc/autograd/profiler.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/util/error.h"
+#include "worker/engine/bert_model.h"
+#include "worker/engine/fast_dropout.h"
+#include "worker/engine/pretrained.h"
+#include "worker/engine/safetensors_io.h"
+#include "worker/engine/torch_compat.h"
+
+namespace bertfleet {
+namespace {
+
+struct Flags {
+  std::vector<std::string> positional;
+  uint64_t seed = 42;
+  bool bf16 = false;
+  bool fp32 = false;
+  bool train = false;
+  bool pack = true;
+  int iters = 10;
+  int threads = 0;
+  std::string profile;  // bench: chrome trace of one extra step
+};
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error(a + ": missing value");
+      return argv[++i];
+    };
+    if (a == "--seed") f.seed = std::stoull(next());
+    else if (a == "--bf16") f.bf16 = true;
+    else if (a == "--fp32") f.fp32 = true;
+    else if (a == "--train") f.train = true;
+    else if (a == "--no-pack") f.pack = false;
+    else if (a == "--iters") f.iters = std::stoi(next());
+    else if (a == "--threads") f.threads = std::stoi(next());
+    else if (a == "--profile") f.profile = next();
+    else if (a.rfind("--", 0) == 0) throw Error("unknown flag " + a);
+    else f.positional.push_back(a);
+  }
+  if (f.threads > 0) torch::set_num_threads(f.threads);
+  return f;
+}
+
+torch::Tensor Require(const SafetensorsContents& batch, const std::string& name, const std::string& file) {
+  const torch::Tensor* t = batch.Find(name);
+  if (t == nullptr) throw Error(file + ": missing tensor '" + name + "'");
+  return t->to(torch::kLong);
+}
+
+ModelInputs ReadInputs(const SafetensorsContents& batch, const std::string& file) {
+  ModelInputs in;
+  in.input_ids = Require(batch, "input_ids", file);
+  in.token_type_ids = Require(batch, "token_type_ids", file);
+  in.attention_mask = Require(batch, "attention_mask", file);
+  return in;
+}
+
+int Grad(const Flags& f) {
+  if (f.positional.size() != 3) throw Error("grad MODEL_DIR BATCH OUT");
+  LoadedModel loaded = LoadPretrained(f.positional[0], f.seed);
+  if (const std::string warning = loaded.report.Describe(); !warning.empty()) std::cerr << warning << "\n";
+  auto& model = loaded.model;
+  model->set_packing(f.pack);
+  if (f.train) model->train(); else model->eval();
+  const SafetensorsContents batch = LoadSafetensors(f.positional[1]);
+  const ModelInputs in = ReadInputs(batch, f.positional[1]);
+  const torch::Tensor labels = Require(batch, "labels", f.positional[1]);
+  torch::Tensor logits;
+  {
+    AutocastScope autocast(f.bf16, at::kBFloat16, false);
+    logits = model->forward(in);
+  }
+  const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+  loss.backward();
+  NamedTensors out = {{"logits", logits.detach()}, {"loss", loss.detach()}};
+  for (const auto& item : model->named_parameters()) {
+    out.emplace_back("grad." + item.key(), item.value().grad().detach().to(torch::kFloat));
+  }
+  SaveSafetensors(f.positional[2], out);
+  return 0;
+}
+
+int Save(const Flags& f) {
+  if (f.positional.size() != 2) throw Error("save MODEL_DIR OUT_DIR");
+  LoadedModel loaded = LoadPretrained(f.positional[0], f.seed);
+  if (const std::string warning = loaded.report.Describe(); !warning.empty()) std::cerr << warning << "\n";
+  SavePretrained(loaded.model, loaded.config, f.positional[0], f.positional[1]);
+  return 0;
+}
+
+int Bench(const Flags& f) {
+  if (f.positional.size() != 2) throw Error("bench CONFIG BATCH");
+  const BertConfig config = BertConfig::FromFile(f.positional[0]);
+  BertForSequenceClassification model(config);
+  model->InitWeights(f.seed);
+  model->set_packing(f.pack);
+  model->train();
+  const SafetensorsContents batch = LoadSafetensors(f.positional[1]);
+  const ModelInputs in = ReadInputs(batch, f.positional[1]);
+  const torch::Tensor labels = Require(batch, "labels", f.positional[1]);
+  torch::manual_seed(0);
+  std::vector<double> times, cpu_times;
+  for (int i = 0; i < f.iters + 2 + (f.profile.empty() ? 0 : 1); ++i) {
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+    if (i == f.iters + 2) profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(f.profile);
+    const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(!f.fp32, at::kBFloat16, false);
+      logits = model->forward(in);
+    }
+    torch::nn::functional::cross_entropy(logits, labels).backward();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+    if (i >= 2 && i < f.iters + 2) {
+      times.push_back(ms);
+      cpu_times.push_back(cpu_ms);
+    }
+  }
+  std::sort(times.begin(), times.end());
+  std::sort(cpu_times.begin(), cpu_times.end());
+  const int64_t real = in.attention_mask.sum().item<int64_t>();
+  std::cout << "threads=" << torch::get_num_threads() << " batch=" << in.input_ids.size(0) << "x"
+            << in.input_ids.size(1) << " real_tokens=" << real << " mode=" << (f.pack ? "packed" : "padded")
+            << " precision=" << (f.fp32 ? "fp32" : "bf16") << " median_ms=" << times[times.size() / 2]
+            << " min_ms=" << times.front() << " median_cpu_ms=" << cpu_times[cpu_times.size() / 2] << "\n";
+  return 0;
+}
+
+// Micro-benchmark of FastDropout vs at::dropout (forward + backward) on attention-probs-sized
+// bf16 and hidden-sized tensors.
+int DropoutBench(const Flags& f) {
+  for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
+    for (auto shape : {std::vector<int64_t>{16, 12, 90, 90}, std::vector<int64_t>{972, 384}}) {
+      const torch::Tensor x = torch::randn(shape).to(dtype).requires_grad_(true);
+      for (int fast = 0; fast < 2; ++fast) {
+        std::vector<double> fwd, bwd;
+        for (int i = 0; i < f.iters + 2; ++i) {
+          auto t0 = std::chrono::steady_clock::now();
+          torch::Tensor y = fast ? FastDropout(x, 0.1) : at::dropout(x, 0.1, true);
+          auto t1 = std::chrono::steady_clock::now();
+          y.backward(torch::ones_like(y));
+          auto t2 = std::chrono::steady_clock::now();
+          x.mutable_grad() = torch::Tensor();
+          if (i >= 2) {
+            fwd.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+            bwd.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+          }
+        }
+        std::sort(fwd.begin(), fwd.end());
+        std::sort(bwd.begin(), bwd.end());
+        std::cout << (fast ? "FastDropout " : "at::dropout ") << c10::toString(dtype) << " " << c10::str(x.sizes())
+                  << " forward_ms=" << fwd[fwd.size() / 2] << " backward_ms=" << bwd[bwd.size() / 2] << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace bertfleet
+
+int main(int argc, char** argv) {
+  using namespace bertfleet;
+  if (argc < 2) {
+    std::cerr << "usage: model_parity_tool grad|save|bench ...\n";
+    return 2;
+  }
+  try {
+    const Flags flags = ParseFlags(argc, argv);
+    const std::string mode = argv[1];
+    if (mode == "grad") return Grad(flags);
+    if (mode == "save") return Save(flags);
+    if (mode == "bench") return Bench(flags);
+    if (mode == "dropout") return DropoutBench(flags);
+    std::cerr << "unknown mode " << mode << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
