@@ -72,23 +72,29 @@ def main():
                 row["token_type_ids"] == expected["token_type_ids"][i], f"pair {i} differs"
         tokens = sum(len(ids) for ids in expected["input_ids"])
 
-        ours_times, hf_times = [], []
+        ours_times, hf_times, startup_times = [], [], []
         for _ in range(args.reps):  # interleaved, so machine load affects both alike
-            start = time.perf_counter()
             with open(os.devnull, "wb") as devnull:
+                start = time.perf_counter()
                 subprocess.run(command, stdout=devnull, check=True)
-            ours_times.append(time.perf_counter() - start)
+                ours_times.append(time.perf_counter() - start)
+                # What an empty run costs: loading the binary and its shared libraries.
+                start = time.perf_counter()
+                subprocess.run([str(worker), "--help"], stdout=devnull, check=True)
+                startup_times.append(time.perf_counter() - start)
             start = time.perf_counter()
             hf(first, second, truncation=True)
             hf_times.append(time.perf_counter() - start)
 
     ours_s, hf_s = statistics.median(ours_times), statistics.median(hf_times)
+    startup_s = statistics.median(startup_times)
     print(f"pairs: {len(pairs)} (MRPC train+validation+test x{args.repeat}), {tokens} tokens, "
           f"outputs identical")
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
           f"tokenizers {tokenizers.__version__}, transformers {transformers.__version__}")
     print(f"bertfleet-worker tokenize (whole process): median {ours_s:.3f} s over {args.reps} = "
           f"{len(pairs) / ours_s:,.0f} pairs/s")
+    print(f"  of which process start-up (`bertfleet-worker --help`): median {startup_s:.3f} s")
     print(f"HF BertTokenizerFast batched call only:     median {hf_s:.3f} s over {args.reps} = "
           f"{len(pairs) / hf_s:,.0f} pairs/s")
     print(f"speed-up: {hf_s / ours_s:.1f}x")

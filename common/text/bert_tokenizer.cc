@@ -81,6 +81,12 @@ BertTokenizer::BertTokenizer(BertTokenizerSpec spec)
   cls_id_ = resolve(spec.cls_token, spec.cls_id, "classifier");
   sep_id_ = resolve(spec.sep_token, spec.sep_id, "separator");
   pad_id_ = resolve(spec.pad_token, spec.pad_id, "padding");
+  for (const int32_t id : {cls_id_, sep_id_, pad_id_}) {
+    if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size()) {
+      throw Error(spec.source + ": special token id " + std::to_string(id) +
+                  " is outside the vocabulary (size " + std::to_string(id_to_token_.size()) + ")");
+    }
+  }
   if (options_.max_input_chars_per_word < 0) {
     throw Error(spec.source + ": max_input_chars_per_word must be >= 0");
   }

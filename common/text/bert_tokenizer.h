@@ -23,7 +23,7 @@ struct Encoding {
 
 struct TokenizerOptions {
   bool do_lower_case = true;
-  bool strip_accents = true;          // follows do_lower_case unless set otherwise
+  bool strip_accents = true;  // follows do_lower_case unless set otherwise
   bool tokenize_chinese_chars = true;
   int max_input_chars_per_word = 100;
 };
@@ -65,8 +65,8 @@ class BertTokenizer {
   TokenizerOptions options_;
   BertNormalizer normalizer_;
   std::vector<std::string> id_to_token_;
-  VocabIndex token_to_id_;         // every token, for the first piece of a word
-  VocabIndex continuation_to_id_;  // "##x" tokens keyed by "x", for the following pieces
+  VocabIndex token_to_id_;              // every token, for the first piece of a word
+  VocabIndex continuation_to_id_;       // "##x" tokens keyed by "x", for the following pieces
   AddedTokenMatcher raw_added_;         // special tokens matched before normalization
   AddedTokenMatcher normalized_added_;  // added tokens matched after it
   int32_t cls_id_ = -1, sep_id_ = -1, pad_id_ = -1, unk_id_ = -1;

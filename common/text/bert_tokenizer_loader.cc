@@ -3,7 +3,12 @@
 // Anything these files can express that bertfleet does not implement is an error naming the
 // file and field, never a silent difference from Hugging Face.
 #include <algorithm>
+#include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/text/bert_tokenizer.h"
 #include "common/text/bert_tokenizer_spec.h"
@@ -58,7 +63,9 @@ class Fields {
   }
   // transformers writes special tokens either as "[CLS]" or as {"content": "[CLS]", ...}.
   std::string TokenName(const char* key, const std::string& fallback) const {
-    if (Has(key) && object_[key].is_object()) return Fields(object_[key], Path(key)).String("content", fallback);
+    if (Has(key) && object_[key].is_object()) {
+      return Fields(object_[key], Path(key)).String("content", fallback);
+    }
     return String(key, fallback);
   }
   const Json& Object(const char* key) const {
@@ -122,8 +129,8 @@ void ReadPostProcessor(const Fields& root, const std::string& file, BertTokenize
     return body["id"].get<std::string>();
   };
   const std::string cls = piece(0, "SpecialToken", 0), sep = piece(2, "SpecialToken", 0);
-  if (cls.empty() || sep.empty() || piece(1, "Sequence", 0) != "A" || piece(3, "Sequence", 1) != "B" ||
-      piece(4, "SpecialToken", 1) != sep) {
+  if (cls.empty() || sep.empty() || piece(1, "Sequence", 0) != "A" ||
+      piece(3, "Sequence", 1) != "B" || piece(4, "SpecialToken", 1) != sep) {
     processor.Fail("pair", "the BERT template [CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1");
   }
   const Fields specials(processor.Object("special_tokens"), processor.Path("special_tokens"));
@@ -168,7 +175,8 @@ BertTokenizerSpec ReadTokenizerJsonFields(const fs::path& path) {
     if (!added.is_array()) root.Fail("added_tokens", "an array");
     for (size_t i = 0; i < added.size(); ++i) {
       const std::string where = file + ": added_tokens[" + std::to_string(i) + "]";
-      if (!added[i].is_object() || !added[i].contains("id") || !added[i]["id"].is_number_integer()) {
+      if (!added[i].is_object() || !added[i].contains("id") ||
+          !added[i]["id"].is_number_integer()) {
         throw Error(where + ".id: expected an integer");
       }
       spec.added_tokens.push_back(ReadAddedToken(added[i], where, added[i]["id"].get<int64_t>()));
@@ -185,7 +193,9 @@ BertTokenizerSpec ReadTokenizerJsonFields(const fs::path& path) {
     spec.options.tokenize_chinese_chars = false;
   } else {
     const Fields normalizer(root.Object("normalizer"), file + ": normalizer");
-    if (normalizer.String("type", "") != "BertNormalizer") normalizer.Fail("type", "\"BertNormalizer\"");
+    if (normalizer.String("type", "") != "BertNormalizer") {
+      normalizer.Fail("type", "\"BertNormalizer\"");
+    }
     spec.clean_text = normalizer.Bool("clean_text", true);
     spec.options.tokenize_chinese_chars = normalizer.Bool("handle_chinese_chars", true);
     spec.options.do_lower_case = normalizer.Bool("lowercase", true);
@@ -244,36 +254,45 @@ void AddSpecialTokens(const std::vector<std::string>& names, BertTokenizerSpec& 
   }
 }
 
+// tokenizer_config.json as BertTokenizer's constructor reads it; returns the mask token's name.
+std::string ReadTokenizerConfigFields(const fs::path& path, BertTokenizerSpec& spec) {
+  const Json json = ParseJsonFile(path);
+  const Fields config(json, path.string(), ": ");
+  spec.options.do_lower_case = config.Bool("do_lower_case", true);
+  spec.options.strip_accents = config.Bool("strip_accents", spec.options.do_lower_case);
+  spec.options.tokenize_chinese_chars = config.Bool("tokenize_chinese_chars", true);
+  spec.unk_token = config.TokenName("unk_token", spec.unk_token);
+  spec.cls_token = config.TokenName("cls_token", spec.cls_token);
+  spec.sep_token = config.TokenName("sep_token", spec.sep_token);
+  spec.pad_token = config.TokenName("pad_token", spec.pad_token);
+  if (config.Has("added_tokens_decoder")) {
+    const Fields decoder(config.Object("added_tokens_decoder"),
+                         config.Path("added_tokens_decoder"));
+    for (const auto& [id, token] : config.Get("added_tokens_decoder").items()) {
+      int64_t value = -1;
+      try {
+        value = std::stoll(id);
+      } catch (const std::exception&) {
+        throw Error(decoder.Path(id) + ": the key is not a token id");
+      }
+      spec.added_tokens.push_back(ReadAddedToken(token, decoder.Path(id), value));
+    }
+  }
+  return config.TokenName("mask_token", "[MASK]");
+}
+
 BertTokenizerSpec ReadVocabWithConfig(const fs::path& vocab_txt, const fs::path& config_path) {
   BertTokenizerSpec spec = ReadVocabTxt(vocab_txt);
   std::string mask_token = "[MASK]";
-  if (fs::exists(config_path)) try {
-    const Json json = ParseJsonFile(config_path);
-    const Fields config(json, config_path.string(), ": ");
-    spec.options.do_lower_case = config.Bool("do_lower_case", true);
-    spec.options.strip_accents = config.Bool("strip_accents", spec.options.do_lower_case);
-    spec.options.tokenize_chinese_chars = config.Bool("tokenize_chinese_chars", true);
-    spec.unk_token = config.TokenName("unk_token", spec.unk_token);
-    spec.cls_token = config.TokenName("cls_token", spec.cls_token);
-    spec.sep_token = config.TokenName("sep_token", spec.sep_token);
-    spec.pad_token = config.TokenName("pad_token", spec.pad_token);
-    mask_token = config.TokenName("mask_token", mask_token);
-    if (config.Has("added_tokens_decoder")) {
-      const Fields decoder(config.Object("added_tokens_decoder"), config.Path("added_tokens_decoder"));
-      for (const auto& [id, token] : config.Get("added_tokens_decoder").items()) {
-        int64_t value = -1;
-        try {
-          value = std::stoll(id);
-        } catch (const std::exception&) {
-          throw Error(decoder.Path(id) + ": the key is not a token id");
-        }
-        spec.added_tokens.push_back(ReadAddedToken(token, decoder.Path(id), value));
-      }
+  if (fs::exists(config_path)) {
+    try {
+      mask_token = ReadTokenizerConfigFields(config_path, spec);
+    } catch (const Json::exception& error) {  // a field of an unexpected type deep inside
+      throw Error(config_path.string() + ": " + error.what());
     }
-  } catch (const Json::exception& error) {  // a field of an unexpected type deep inside
-    throw Error(config_path.string() + ": " + error.what());
   }
-  AddSpecialTokens({spec.unk_token, spec.sep_token, spec.pad_token, spec.cls_token, mask_token}, spec);
+  AddSpecialTokens({spec.unk_token, spec.sep_token, spec.pad_token, spec.cls_token, mask_token},
+                   spec);
   return spec;
 }
 
@@ -281,7 +300,9 @@ BertTokenizerSpec ReadVocabWithConfig(const fs::path& vocab_txt, const fs::path&
 
 BertTokenizer BertTokenizer::FromModelDir(const std::filesystem::path& dir) {
   if (!fs::is_directory(dir)) throw Error(dir.string() + ": not a model directory");
-  if (fs::exists(dir / "tokenizer.json")) return BertTokenizer(ReadTokenizerJson(dir / "tokenizer.json"));
+  if (fs::exists(dir / "tokenizer.json")) {
+    return BertTokenizer(ReadTokenizerJson(dir / "tokenizer.json"));
+  }
   if (!fs::exists(dir / "vocab.txt")) {
     throw Error(dir.string() + ": has neither tokenizer.json nor vocab.txt");
   }
@@ -292,7 +313,8 @@ BertTokenizer BertTokenizer::FromVocabFile(const std::filesystem::path& vocab_tx
                                            TokenizerOptions options) {
   BertTokenizerSpec spec = ReadVocabTxt(vocab_txt);
   spec.options = options;
-  AddSpecialTokens({spec.unk_token, spec.sep_token, spec.pad_token, spec.cls_token, "[MASK]"}, spec);
+  AddSpecialTokens({spec.unk_token, spec.sep_token, spec.pad_token, spec.cls_token, "[MASK]"},
+                   spec);
   return BertTokenizer(std::move(spec));
 }
 

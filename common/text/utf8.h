@@ -26,8 +26,8 @@ inline char32_t Decode(std::string_view text, size_t& i) {
     return cp;
   }
   if (b0 >= 0xE0 && b0 < 0xF0 && left >= 3 && cont(1) && cont(2)) {
-    const char32_t cp = (char32_t{b0 & 0x0Fu} << 12) | (char32_t{byte(i + 1) & 0x3Fu} << 6) |
-                        (byte(i + 2) & 0x3Fu);
+    const char32_t cp =
+        (char32_t{b0 & 0x0Fu} << 12) | (char32_t{byte(i + 1) & 0x3Fu} << 6) | (byte(i + 2) & 0x3Fu);
     if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) {
       i += 3;
       return cp;

@@ -84,7 +84,8 @@ void VocabIndex::Grow() {
     } else {
       uint32_t full_length;
       std::memcpy(&full_length, arena_.data() + slot.key, sizeof(full_length));
-      hash = MakeProbe(std::string_view(arena_).substr(slot.key + sizeof(full_length), full_length)).hash;
+      hash = MakeProbe(std::string_view(arena_).substr(slot.key + sizeof(full_length), full_length))
+                 .hash;
     }
     size_t at = hash & mask_;
     while (slots_[at].id != kNotFound) at = (at + 1) & mask_;

@@ -200,6 +200,26 @@ TEST(BertModel, PackedEqualsPaddedForwardAndBackward) {
   EXPECT_TRUE(torch::allclose(model->forward(left), l1, 1e-5, 1e-6));
 }
 
+TEST(BertModel, SparseWordEmbeddingGradientAccumulatesLikeDense) {
+  // With a dense .grad already present (the trainer's flat buffer) the word embeddings take a
+  // sparse gradient that is added into it; the result must equal the dense path's.
+  BertForSequenceClassification model(TinyConfig());
+  model->InitWeights(17);
+  model->eval();
+  const ModelInputs in = MakeBatch({5, 9, 2, 1}, 12);
+  torch::Tensor weight = model->named_parameters()["bert.embeddings.word_embeddings.weight"];
+  model->forward(in).pow(2).sum().backward();  // no grad yet: dense path
+  const torch::Tensor dense = weight.grad().clone();
+  EXPECT_FALSE(weight.grad().is_sparse());
+  weight.mutable_grad() = torch::full_like(weight, 0.5);  // pre-existing dense gradient
+  const torch::Tensor before = weight.grad();
+  model->forward(in).pow(2).sum().backward();
+  EXPECT_FALSE(weight.grad().is_sparse());
+  EXPECT_EQ(weight.grad().data_ptr(), before.data_ptr()) << "accumulated in place";
+  EXPECT_TRUE(torch::allclose(weight.grad() - 0.5, dense, 1e-5, 1e-7));
+  EXPECT_TRUE(torch::equal(weight.grad()[0], torch::full({32}, 0.5)));  // padding row: no gradient
+}
+
 TEST(BertModel, AutocastBf16IsCloseToFp32) {
   BertForSequenceClassification model(TinyConfig());
   model->InitWeights(5);

@@ -41,8 +41,8 @@ const BertTokenizer& Tokenizer() {
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("bert_tokenizer_test." + std::to_string(::getpid()) + "." + std::to_string(counter_++));
+    path_ = fs::temp_directory_path() / ("bert_tokenizer_test." + std::to_string(::getpid()) + "." +
+                                         std::to_string(counter_++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -62,6 +62,12 @@ std::string Repeat(const std::string& unit, int times) {
   std::string out;
   for (int i = 0; i < times; ++i) out += unit;
   return out;
+}
+
+// Passes when text contains part; a failure shows the whole text.
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
 }
 
 // The message of the Error that fn throws ("" if it throws none).
@@ -93,8 +99,8 @@ TEST(BertTokenizerTest, KnownTokenizations) {
             (Ids{1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012}));
   EXPECT_EQ(t.Tokenize("Amrozi accused his brother , whom he called \" the witness \" , of "
                        "deliberately distorting his evidence ."),
-            (Ids{2572, 3217, 5831, 5496, 2010, 2567, 1010, 3183, 2002, 2170, 1000, 1996, 7409,
-                 1000, 1010, 1997, 9969, 4487, 23809, 3436, 2010, 3350, 1012}));
+            (Ids{2572, 3217, 5831, 5496, 2010, 2567, 1010,  3183, 2002, 2170, 1000, 1996,
+                 7409, 1000, 1010, 1997, 9969, 4487, 23809, 3436, 2010, 3350, 1012}));
   EXPECT_TRUE(t.Tokenize("").empty());
   EXPECT_TRUE(t.Tokenize(" \t\n ").empty());
 }
@@ -108,11 +114,13 @@ TEST(BertTokenizerTest, LowercasesAndStripsAccents) {
   EXPECT_EQ(t.Tokenize("İstanbul"), (Ids{9960}));
   // Combining marks typed separately vanish too.
   EXPECT_EQ(t.TokenizeToPieces("x\u0301\u0323y"), (Pieces{"x", "##y"}));
-  EXPECT_EQ(t.TokenizeToPieces("Straße ǅ ΣΑΣ"), (Pieces{"st", "##raße", "[UNK]", "σ", "##α", "##σ"}));
+  EXPECT_EQ(t.TokenizeToPieces("Straße ǅ ΣΑΣ"),
+            (Pieces{"st", "##raße", "[UNK]", "σ", "##α", "##σ"}));
 }
 
 TEST(BertTokenizerTest, SplitsChineseCharacters) {
-  EXPECT_EQ(Tokenizer().Tokenize("中文字符 tokenization"), (Ids{1746, 1861, 100, 100, 19204, 3989}));
+  EXPECT_EQ(Tokenizer().Tokenize("中文字符 tokenization"),
+            (Ids{1746, 1861, 100, 100, 19204, 3989}));
 }
 
 TEST(BertTokenizerTest, DropsControlAndZeroWidthCharacters) {
@@ -170,14 +178,14 @@ struct TruncationCase {
 
 TEST(BertTokenizerTest, TruncatesLongestFirstLikeTokenizers) {
   const std::vector<TruncationCase> cases = {
-      {4, 4, 8, 2, 3},    {5, 4, 8, 3, 2},   {4, 5, 8, 2, 3},  {3, 10, 8, 2, 3},
-      {10, 3, 8, 3, 2},   {6, 6, 9, 3, 3},   {7, 6, 9, 3, 3},  {20, 1, 9, 5, 1},
-      {1, 20, 9, 1, 5},   {5, 5, 4, 0, 1},   {2, 2, 7, 2, 2},  {300, 400, 512, 254, 255},
+      {4, 4, 8, 2, 3},           {5, 4, 8, 3, 2}, {4, 5, 8, 2, 3}, {3, 10, 8, 2, 3},
+      {10, 3, 8, 3, 2},          {6, 6, 9, 3, 3}, {7, 6, 9, 3, 3}, {20, 1, 9, 5, 1},
+      {1, 20, 9, 1, 5},          {5, 5, 4, 0, 1}, {2, 2, 7, 2, 2}, {300, 400, 512, 254, 255},
       {100, 600, 512, 100, 409},
   };
   for (const TruncationCase& c : cases) {
-    const Encoding e = Tokenizer().EncodePair(Repeat("x ", c.first), Repeat("y ", c.second),
-                                              c.max_length);
+    const Encoding e =
+        Tokenizer().EncodePair(Repeat("x ", c.first), Repeat("y ", c.second), c.max_length);
     const std::string label = std::to_string(c.first) + "+" + std::to_string(c.second) + " in " +
                               std::to_string(c.max_length);
     Ids expected = {101};
@@ -193,8 +201,7 @@ TEST(BertTokenizerTest, TruncatesLongestFirstLikeTokenizers) {
   const Encoding single = Tokenizer().EncodeSingle(Repeat("x ", 600));
   EXPECT_EQ(single.input_ids.size(), 512u);
   EXPECT_EQ(single.input_ids.back(), 102);
-  EXPECT_NE(ErrorOf([] { Tokenizer().EncodePair("a", "b", 2); }).find("max_length 2"),
-            std::string::npos);
+  EXPECT_TRUE(Contains(ErrorOf([] { Tokenizer().EncodePair("a", "b", 2); }), "max_length 2"));
   EXPECT_NE(ErrorOf([] { Tokenizer().EncodeSingle("a", 1); }), "");
 }
 
@@ -242,23 +249,25 @@ TEST(BertTokenizerTest, IsSafeToShareBetweenThreads) {
 TEST(BertTokenizerTest, ErrorsNameTheFile) {
   TempDir dir;
   const fs::path missing = dir.path() / "nope" / "vocab.txt";
-  EXPECT_NE(ErrorOf([&] { BertTokenizer::FromVocabFile(missing); }).find(missing.string()),
-            std::string::npos);
-  EXPECT_NE(ErrorOf([&] { BertTokenizer::FromModelDir(dir.path()); })
-                .find("neither tokenizer.json nor vocab.txt"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf([&] { BertTokenizer::FromModelDir(dir.path() / "absent"); }).find("absent"),
-            std::string::npos);
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromVocabFile(missing); }), missing.string()));
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromModelDir(dir.path()); }),
+                       dir.path().string() + ": has neither tokenizer.json nor vocab.txt"));
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromModelDir(dir.path() / "absent"); }),
+                       "absent: not a model directory"));
 
   const fs::path empty = dir.Write("empty.txt", "");
-  EXPECT_NE(ErrorOf([&] { BertTokenizer::FromVocabFile(empty); }).find("empty.txt: empty vocabulary"),
-            std::string::npos);
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromVocabFile(empty); }),
+                       "empty.txt: empty vocabulary"));
   const fs::path no_unk = dir.Write("no_unk.txt", "[PAD]\n[CLS]\n[SEP]\nhello\n");
-  EXPECT_NE(ErrorOf([&] { BertTokenizer::FromVocabFile(no_unk); }).find("no_unk.txt: the vocabulary has no unknown token '[UNK]'"),
-            std::string::npos);
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromVocabFile(no_unk); }),
+                       "no_unk.txt: the vocabulary has no unknown token '[UNK]'"));
   const fs::path bad_utf8 = dir.Write("bad_utf8.txt", "[PAD]\n[UNK]\nab\xff\n");
-  EXPECT_NE(ErrorOf([&] { BertTokenizer::FromVocabFile(bad_utf8); }).find("bad_utf8.txt:3: not valid UTF-8"),
-            std::string::npos);
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromVocabFile(bad_utf8); }),
+                       "bad_utf8.txt:3: not valid UTF-8"));
+  dir.Write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+  dir.Write("tokenizer_config.json", R"({"do_lower_case": "yes"})");
+  EXPECT_TRUE(Contains(ErrorOf([&] { BertTokenizer::FromModelDir(dir.path()); }),
+                       "tokenizer_config.json: do_lower_case: expected a boolean"));
 }
 
 TEST(BertTokenizerTest, MalformedTokenizerJsonIsAnErrorNamingFileAndField) {
@@ -268,29 +277,29 @@ TEST(BertTokenizerTest, MalformedTokenizerJsonIsAnErrorNamingFileAndField) {
     return ErrorOf([&] { BertTokenizer::FromModelDir(dir.path()); });
   };
   const std::string pre = R"("pre_tokenizer": {"type": "BertPreTokenizer"})";
-  const std::string vocab = R"("vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "a": 4})";
-  EXPECT_NE(error_for("{not json").find("tokenizer.json: invalid JSON"), std::string::npos);
-  EXPECT_NE(error_for("{" + pre + "}").find("tokenizer.json: model: expected an object"),
-            std::string::npos);
-  EXPECT_NE(error_for(R"({"model": {"vocab": {"a": "x"}}, )" + pre + "}")
-                .find(R"(tokenizer.json: model.vocab["a"]: expected an integer id)"),
-            std::string::npos);
-  EXPECT_NE(error_for(R"({"model": {"type": "BPE", )" + vocab + "}, " + pre + "}")
-                .find("model.type: expected \"WordPiece\""),
-            std::string::npos);
-  EXPECT_NE(error_for(R"({"model": {)" + vocab + R"(}, "normalizer": {"type": "NFC"}, )" + pre + "}")
-                .find("normalizer.type"),
-            std::string::npos);
-  EXPECT_NE(error_for(R"({"model": {)" + vocab +
-                      R"(}, "added_tokens": [{"id": 4, "content": "a", "lstrip": true}], )" + pre + "}")
-                .find("added_tokens[0].lstrip: true is not supported"),
-            std::string::npos);
+  const std::string model = R"("model": {"vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3,
+                                                   "a": 4}})";
+  const auto with = [&](const std::string& fields) { return "{" + model + ", " + fields + "}"; };
+  EXPECT_TRUE(Contains(error_for("{not json"), "tokenizer.json: invalid JSON"));
+  EXPECT_TRUE(Contains(error_for("{" + pre + "}"), "tokenizer.json: model: expected an object"));
+  EXPECT_TRUE(Contains(error_for(R"({"model": {"vocab": {"a": "x"}}, )" + pre + "}"),
+                       R"(tokenizer.json: model.vocab["a"]: expected an integer id)"));
+  EXPECT_TRUE(Contains(error_for(R"({"model": {"type": "BPE", "vocab": {"a": 0}}, )" + pre + "}"),
+                       "tokenizer.json: model.type: expected \"WordPiece\""));
+  EXPECT_TRUE(Contains(error_for(with(R"("normalizer": {"type": "NFC"}, )" + pre)),
+                       "tokenizer.json: normalizer.type: expected \"BertNormalizer\""));
+  EXPECT_TRUE(Contains(error_for(with(R"("pre_tokenizer": {"type": "Whitespace"})")),
+                       "tokenizer.json: pre_tokenizer.type: expected \"BertPreTokenizer\""));
+  EXPECT_TRUE(Contains(
+      error_for(with(R"("added_tokens": [{"id": 4, "content": "a", "lstrip": true}], )" + pre)),
+      "tokenizer.json: added_tokens[0].lstrip: true is not supported"));
+  EXPECT_TRUE(Contains(error_for(with(R"("padding": {"pad_id": 99}, )" + pre)),
+                       "tokenizer.json: special token id 99 is outside the vocabulary"));
 
   // A minimal valid file works, and reads the normalizer options it names.
   TempDir dir;
-  dir.Write("tokenizer.json", R"({"model": {)" + vocab +
-                                  R"(}, "normalizer": {"type": "BertNormalizer", "lowercase": false}, )" +
-                                  pre + "}");
+  dir.Write("tokenizer.json",
+            with(R"("normalizer": {"type": "BertNormalizer", "lowercase": false}, )" + pre));
   const BertTokenizer t = BertTokenizer::FromModelDir(dir.path());
   EXPECT_EQ(t.Tokenize("a A"), (Ids{4, 1}));
   EXPECT_EQ(t.EncodePair("a", "a").input_ids, (Ids{2, 4, 3, 4, 3}));

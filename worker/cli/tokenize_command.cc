@@ -118,8 +118,9 @@ int RunTokenizeCommand(const CommandArgs& args) {
   if (parser.Has("limit") && limit < 0) throw Error("tokenize: --limit must be >= 0");
   const long max_length = parser.GetInt("max-seq-length", 512);
   if (max_length < 3 || max_length > 1'000'000) {
-    throw Error("tokenize: --max-seq-length must be between 3 and 1000000 ([CLS] a [SEP] b [SEP] "
-                "needs 3)");
+    throw Error(
+        "tokenize: --max-seq-length must be between 3 and 1000000 ([CLS] a [SEP] b [SEP] "
+        "needs 3)");
   }
   const long cores = std::max(1u, std::thread::hardware_concurrency());
   const long threads = parser.GetInt("threads", cores);

@@ -12,6 +12,9 @@
 #include "worker/cli/commands.h"
 #include "worker/engine/console_reporter.h"
 #include "worker/engine/training_job.h"
+#ifdef BERTFLEET_CUDA
+#include "worker/engine/cuda/nccl_communicator.h"
+#endif
 
 namespace bertfleet {
 
@@ -50,6 +53,17 @@ int RunTrainCommand(const CommandArgs& args) {
   options.log = [quiet](const std::string& line) {
     if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
   };
+
+  // `device: cuda` in a CUDA build: a 1-rank NCCL group, the collectives of multi-GPU runs.
+  std::unique_ptr<Communicator> device_communicator;
+#ifdef BERTFLEET_CUDA
+  if (spec.device == "cuda") {
+    auto nccl = MakeSingleRankDeviceCommunicator(torch::Device(torch::kCUDA, 0), kDefaultNcclTimeout);
+    options.log("communicator: nccl (" + nccl->Describe() + ")");
+    device_communicator = std::move(nccl);
+    options.communicator = device_communicator.get();
+  }
+#endif
 
   TrainingJob job(spec, options);
   ConsoleReporterOptions reporter_options;

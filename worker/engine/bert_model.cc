@@ -153,7 +153,11 @@ void BertForSequenceClassificationImpl::InitWeights(uint64_t seed, const std::ve
       p->zero_();
     } else {
       at::Generator generator = at::detail::createCPUGenerator(SplitMix64(seed ^ Fnv1a(name)));
-      p->normal_(0.0, config_.initializer_range, generator);
+      if (p->is_cpu()) {
+        p->normal_(0.0, config_.initializer_range, generator);
+      } else {  // a CPU generator fills CPU tensors only; same values on any device
+        p->copy_(torch::empty(p->sizes(), p->options().device(torch::kCPU)).normal_(0.0, config_.initializer_range, generator));
+      }
       if (name == "bert.embeddings.word_embeddings.weight" && config_.pad_token_id >= 0) {
         p->select(0, config_.pad_token_id).zero_();
       }
@@ -202,31 +206,37 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   }
   const torch::Tensor mask = inputs.attention_mask.defined()
                                  ? inputs.attention_mask
-                                 : torch::ones({batch, seq}, torch::kLong);
+                                 : torch::ones({batch, seq}, ids.options());
 
   // Rows of the packed layout: real tokens plus each sequence's first token (read by the pooler,
   // computed by Hugging Face even when masked).
   torch::Tensor keep = mask.ne(0);
+  const int64_t real_tokens = keep.sum().item<int64_t>();
+  const bool first_token_masked = !keep.select(1, 0).all().item<bool>();
   keep.select(1, 0).fill_(true);
-  const bool packed = L.packing && !keep.all().item<bool>();
+  const torch::Tensor counts = keep.sum(1);  // [batch] kept tokens per sequence
+  const int64_t tokens = first_token_masked ? counts.sum().item<int64_t>() : real_tokens;
+  const bool packed = L.packing && tokens < total;
+
   torch::Tensor index;  // [tokens] positions in the flattened [batch * seq] layout
-  if (packed) {
-    index = keep.reshape({total}).nonzero().squeeze(1);
-  } else {
-    index = torch::arange(total, torch::kLong);
-  }
   torch::Tensor first_rows;  // [batch] row of each sequence's first token in the packed layout
   if (packed) {
-    const torch::Tensor counts = keep.sum(1);
+    index = keep.reshape({total}).nonzero().squeeze(1);
     first_rows = counts.cumsum(0).sub_(counts);
   } else {
-    first_rows = torch::arange(0, total, seq, torch::kLong);
+    index = torch::arange(total, ids.options());
+    first_rows = torch::arange(0, total, seq, ids.options());
   }
-
   // Embeddings (fp32, as Hugging Face: embedding and LayerNorm inputs are fp32 under autocast).
+  // When the word embeddings already hold a dense gradient (the trainer's flat gradient buffer),
+  // a sparse gradient is accumulated into its rows: no dense [vocab, hidden] temporary to zero,
+  // fill and add (as large as the whole encoder layer stack for MiniLM).
+  const torch::Tensor& word_grad = L.word_embeddings.grad();
+  const bool sparse_word_grad = torch::GradMode::is_enabled() && L.word_embeddings.requires_grad() &&
+                                word_grad.defined() && !word_grad.is_sparse();
   const torch::Tensor flat_ids = packed ? ids.reshape({total}).index_select(0, index) : ids.reshape({total});
   const torch::Tensor positions = index.remainder(seq);
-  torch::Tensor hidden = at::embedding(L.word_embeddings, flat_ids, c.pad_token_id);
+  torch::Tensor hidden = at::embedding(L.word_embeddings, flat_ids, c.pad_token_id, false, sparse_word_grad);
   if (types.defined()) {
     const torch::Tensor flat_types = packed ? types.reshape({total}).index_select(0, index) : types.reshape({total});
     hidden = hidden + at::embedding(L.token_type_embeddings, flat_types);
@@ -238,6 +248,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
 
   const int64_t h = c.hidden_size, heads = c.num_attention_heads, head_dim = h / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  const double attention_dropout = c.attention_probs_dropout_prob;
   const torch::Tensor key_is_masked = mask.eq(0).reshape({batch, 1, 1, seq});
   torch::Tensor mask_bias;  // additive, in the attention scores' dtype
 
@@ -247,25 +258,30 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
         torch::cat({layer.query.weight * scale, layer.key.weight, layer.value.weight});
     const torch::Tensor qkv_bias = torch::cat({layer.query.bias * scale, layer.key.bias, layer.value.bias});
     torch::Tensor qkv = at::linear(hidden, qkv_weight, qkv_bias);  // [tokens, 3h]
+    // Attention in the padded [batch, heads, seq, seq] layout with Hugging Face's additive mask
+    // (per-sequence attention without padding measured no faster: many small ops).
     if (packed) qkv = torch::zeros({total, 3 * h}, qkv.options()).index_copy_(0, index, qkv);
-    // [3, batch, heads, seq, head_dim]
-    qkv = qkv.view({batch, seq, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous();
-    const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
-    torch::Tensor scores = at::matmul(q, k.transpose(-1, -2));  // [batch, heads, seq, seq]
-    if (!mask_bias.defined() || mask_bias.scalar_type() != scores.scalar_type()) {
-      // Hugging Face adds finfo(dtype).min on masked keys; in the scores' own dtype so bf16 does
-      // not round it to -inf (a fully masked row then stays finite, as in Hugging Face).
-      const double lowest = scores.scalar_type() == torch::kBFloat16
-                                ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
-                            : scores.scalar_type() == torch::kHalf
-                                ? static_cast<double>(std::numeric_limits<c10::Half>::lowest())
-                                : static_cast<double>(std::numeric_limits<float>::lowest());
-      mask_bias = torch::zeros({batch, 1, 1, seq}, scores.options().requires_grad(false))
-                      .masked_fill_(key_is_masked, lowest);
+    // [3, batch, heads, seq, head_dim]; unbind, not select: its backward is one stack, where each
+    // select's backward would build a zero tensor the size of all three.
+    const std::vector<torch::Tensor> qkv_parts =
+        qkv.view({batch, seq, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous().unbind(0);
+    torch::Tensor scores = at::matmul(qkv_parts[0], qkv_parts[1].transpose(-1, -2));  // [batch, heads, seq, seq]
+    if (real_tokens < total) {
+      if (!mask_bias.defined() || mask_bias.scalar_type() != scores.scalar_type()) {
+        // Hugging Face adds finfo(dtype).min on masked keys; in the scores' own dtype so bf16
+        // does not round it to -inf (a fully masked row then stays finite, as in Hugging Face).
+        const double lowest = scores.scalar_type() == torch::kBFloat16
+                                  ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
+                              : scores.scalar_type() == torch::kHalf
+                                  ? static_cast<double>(std::numeric_limits<c10::Half>::lowest())
+                                  : static_cast<double>(std::numeric_limits<float>::lowest());
+        mask_bias = torch::zeros({batch, 1, 1, seq}, scores.options().requires_grad(false))
+                        .masked_fill_(key_is_masked, lowest);
+      }
+      scores.add_(mask_bias);
     }
-    scores.add_(mask_bias);
-    torch::Tensor probs = Dropout(at::softmax(scores, -1), c.attention_probs_dropout_prob, training);
-    torch::Tensor context = at::matmul(probs, v).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
+    const torch::Tensor probs = Dropout(at::softmax(scores, -1), attention_dropout, training);
+    torch::Tensor context = at::matmul(probs, qkv_parts[2]).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
     if (packed) context = context.index_select(0, index);
 
     torch::Tensor attention = Dropout(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);

@@ -43,22 +43,41 @@ std::vector<uint8_t> FromHex(const std::string& hex, const std::string& where) {
   return bytes;
 }
 
-nlohmann::json CaptureRngState(torch::Device device) {
-  auto generator = at::detail::getDefaultCPUGenerator();
+std::string GeneratorState(at::Generator generator) {
   torch::Tensor state;
   {
     std::lock_guard<std::mutex> lock(generator.mutex());
-    state = generator.get_state();
+    state = generator.get_state().to(torch::kCPU).contiguous();
   }
-  return {{"cpu", ToHex(state.data_ptr<uint8_t>(), static_cast<size_t>(state.numel()))}};
+  return ToHex(state.data_ptr<uint8_t>(), static_cast<size_t>(state.numel()));
 }
 
-void RestoreRngState(const nlohmann::json& json, const std::string& where) {
-  const auto bytes = FromHex(json.at("cpu").get<std::string>(), where);
+void SetGeneratorState(at::Generator generator, const std::string& hex, const std::string& where) {
+  const auto bytes = FromHex(hex, where);
   auto state = torch::from_blob(const_cast<uint8_t*>(bytes.data()), {int64_t(bytes.size())}, torch::kUInt8).clone();
-  auto generator = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(generator.mutex());
   generator.set_state(state);
+}
+
+// The CPU generator (data order, CPU dropout) and, on a GPU, that device's generator (CUDA
+// dropout draws from it). Reached through at::globalContext(), so this file needs no CUDA headers.
+nlohmann::json CaptureRngState(torch::Device device) {
+  nlohmann::json json = {{"cpu", GeneratorState(at::detail::getDefaultCPUGenerator())}};
+  if (device.is_cuda()) {
+    const torch::Device cuda(torch::kCUDA, device.has_index() ? device.index() : 0);
+    json["cuda"] = GeneratorState(at::globalContext().defaultGenerator(cuda));
+    json["cuda_device"] = cuda.index();
+  }
+  return json;
+}
+
+void RestoreRngState(const nlohmann::json& json, torch::Device device, const std::string& where) {
+  SetGeneratorState(at::detail::getDefaultCPUGenerator(), json.at("cpu").get<std::string>(), where);
+  // A checkpoint from a CPU run resumed on a GPU (or the reverse) keeps the freshly seeded one.
+  if (device.is_cuda() && json.contains("cuda")) {
+    const torch::Device cuda(torch::kCUDA, device.has_index() ? device.index() : 0);
+    SetGeneratorState(at::globalContext().defaultGenerator(cuda), json.at("cuda").get<std::string>(), where);
+  }
 }
 
 void FsyncDirectory(const fs::path& dir) {
@@ -162,7 +181,7 @@ void CheckpointManager::Restore(const fs::path& checkpoint, TrainingSession& ses
   const auto trainer_json = nlohmann::json::parse(ReadFileToString(checkpoint / "trainer_state.json"));
   state = TrainerState::FromJson(trainer_json, where + "/trainer_state.json");
   session.optimizer().Restore(state.global_step, *exp_avg, *exp_avg_sq);
-  RestoreRngState(nlohmann::json::parse(ReadFileToString(checkpoint / "rng_state.json")),
+  RestoreRngState(nlohmann::json::parse(ReadFileToString(checkpoint / "rng_state.json")), session.device(),
                   where + "/rng_state.json");
 }
 

@@ -1,5 +1,8 @@
 #include "worker/engine/training_session.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace bertfleet {
 
 TrainingSession::TrainingSession(BertForSequenceClassification model, BertConfig config,
@@ -13,6 +16,11 @@ TrainingSession::TrainingSession(BertForSequenceClassification model, BertConfig
       device_(device),
       base_lr_(spec.learning_rate) {
   model_->to(device_);
+  // Benchmark knob (scripts/gpu-check.sh compares both on a GPU): BERTFLEET_PACKING=0 runs the
+  // padded computation instead of the packed one.
+  if (const char* packing = std::getenv("BERTFLEET_PACKING"); packing != nullptr && *packing != '\0') {
+    model_->set_packing(std::strcmp(packing, "0") != 0);
+  }
   parameters_ = std::make_unique<FlatParameters>(*model_);
   optimizer_ = std::make_unique<AdamWOptimizer>(
       *parameters_, AdamWOptions{spec.adam_beta1, spec.adam_beta2, spec.adam_epsilon, spec.weight_decay});
