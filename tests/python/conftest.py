@@ -65,3 +65,37 @@ def make_tiny_model(directory: pathlib.Path, tokenizer_dir: pathlib.Path, seed: 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, shared_data) -> pathlib.Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny-model"), shared_data / "bert-base-uncased")
+
+
+# --- control plane (coordinator, CLI) ---
+
+@pytest.fixture(scope="session")
+def coordinator_binary() -> pathlib.Path:
+    path = BUILD_DIR / "coordinator" / "bertfleet-coordinator"
+    assert path.exists(), f"{path} not built"
+    return path
+
+
+@pytest.fixture(scope="session")
+def cli_binary() -> pathlib.Path:
+    path = BUILD_DIR / "cli" / "bertfleet"
+    assert path.exists(), f"{path} not built"
+    return path
+
+
+@pytest.fixture(scope="session")
+def bertfleet_pb(tmp_path_factory):
+    """Python stubs for proto/bertfleet/v1 (and the health/reflection test subsets)."""
+    from coordinator_harness import generate_stubs
+
+    return generate_stubs(SOURCE_DIR, tmp_path_factory.mktemp("pb"))
+
+
+@pytest.fixture
+def coordinator(coordinator_binary, bertfleet_pb, tmp_path):
+    """A running coordinator on a free port with short worker leases, stopped after the test."""
+    from coordinator_harness import Coordinator
+
+    instance = Coordinator(coordinator_binary, tmp_path, bertfleet_pb).start()
+    yield instance
+    instance.stop()

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/util/error.h"
+#include "worker/engine/attention_softmax.h"
 #include "worker/engine/bert_model.h"
 #include "worker/engine/fast_dropout.h"
 #include "worker/engine/pretrained.h"
@@ -149,13 +150,11 @@ int Bench(const Flags& f) {
   }
   std::sort(times.begin(), times.end());
   std::sort(cpu_times.begin(), cpu_times.end());
-  const char* attention = std::getenv("BERTFLEET_ATTENTION");
   const int64_t real = in.attention_mask.sum().item<int64_t>();
   std::cout << "threads=" << torch::get_num_threads() << " batch=" << in.input_ids.size(0) << "x"
             << in.input_ids.size(1) << " real_tokens=" << real << " mode=" << (f.pack ? "packed" : "padded")
             << " precision=" << (f.fp32 ? "fp32" : "bf16") << " median_ms=" << times[times.size() / 2]
-            << " min_ms=" << times.front() << " median_cpu_ms=" << cpu_times[cpu_times.size() / 2] << " min_cpu_ms=" << cpu_times.front()
-            << (attention ? std::string(" attention=") + attention : std::string()) << "\n";
+            << " min_ms=" << times.front() << " median_cpu_ms=" << cpu_times[cpu_times.size() / 2] << " min_cpu_ms=" << cpu_times.front() << "\n";
   return 0;
 }
 
@@ -189,6 +188,38 @@ int DropoutBench(const Flags& f) {
   return 0;
 }
 
+// Micro-benchmark of MaskedSoftmaxDropout vs the unfused ops (mask add, softmax, dropout).
+int SoftmaxBench(const Flags& f) {
+  const torch::Tensor mask = (torch::arange(90).unsqueeze(0) < torch::randint(30, 91, {16, 1})).to(torch::kLong);
+  const double lowest = static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
+  for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
+    const torch::Tensor x = torch::randn({16, 12, 90, 90}).to(dtype).requires_grad_(true);
+    const torch::Tensor bias = torch::zeros({16, 1, 1, 90}, x.options().requires_grad(false))
+                                   .masked_fill_(mask.eq(0).view({16, 1, 1, 90}), lowest);
+    for (int fused = 0; fused < 2; ++fused) {
+      std::vector<double> fwd, bwd;
+      for (int i = 0; i < f.iters + 2; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        torch::Tensor y = fused ? MaskedSoftmaxDropout(x, mask, 0.1, true)
+                                : FastDropout(at::softmax(x + bias, -1), 0.1);
+        auto t1 = std::chrono::steady_clock::now();
+        y.backward(torch::ones_like(y));
+        auto t2 = std::chrono::steady_clock::now();
+        x.mutable_grad() = torch::Tensor();
+        if (i >= 2) {
+          fwd.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+          bwd.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+        }
+      }
+      std::sort(fwd.begin(), fwd.end());
+      std::sort(bwd.begin(), bwd.end());
+      std::cout << (fused ? "MaskedSoftmaxDropout " : "add+softmax+FastDropout ") << c10::toString(dtype)
+                << " forward_ms=" << fwd[fwd.size() / 2] << " backward_ms=" << bwd[bwd.size() / 2] << "\n";
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace bertfleet
 
@@ -205,6 +236,7 @@ int main(int argc, char** argv) {
     if (mode == "save") return Save(flags);
     if (mode == "bench") return Bench(flags);
     if (mode == "dropout") return DropoutBench(flags);
+    if (mode == "softmax") return SoftmaxBench(flags);
     std::cerr << "unknown mode " << mode << "\n";
     return 2;
   } catch (const std::exception& e) {

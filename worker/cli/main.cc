@@ -6,6 +6,9 @@
 
 #include "common/util/error.h"
 #include "worker/cli/commands.h"
+#ifdef BERTFLEET_SERVICES
+#include "worker/agent/agent_commands.h"
+#endif
 
 namespace {
 
@@ -32,6 +35,10 @@ void PrintUsage(std::ostream& out) {
     out << "  " << name << std::string(name.size() < 15 ? 15 - name.size() : 1, ' ') << command.summary << "\n";
   }
   out << "\n'bertfleet-worker COMMAND --help' describes a command's options.\n";
+#ifdef BERTFLEET_SERVICES
+  out << "\nworker agent: bertfleet-worker --coordinator HOST:PORT --device cpu [--threads N] [--worker-id ID]\n"
+         "              [--data-root DIR]   ('bertfleet-worker --coordinator x --help' for every option)\n";
+#endif
 }
 
 }  // namespace
@@ -41,15 +48,28 @@ int main(int argc, char** argv) {
     PrintUsage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
   }
-  const auto command = Subcommands().find(argv[1]);
-  if (command == Subcommands().end()) {
-    std::cerr << "bertfleet-worker: unknown command '" << argv[1] << "'\n";
-    PrintUsage(std::cerr);
-    return 2;
+  std::function<int(const bertfleet::CommandArgs&)> run;
+  bertfleet::CommandArgs args(argv + 2, argv + argc);
+#ifdef BERTFLEET_SERVICES
+  // `bertfleet-worker --coordinator ADDR ...` is the agent; run-assignment is its (hidden) child.
+  if (!std::strncmp(argv[1], "--", 2)) {
+    run = bertfleet::RunAgentCommand;
+    args.insert(args.begin(), argv[1]);
+  } else if (!std::strcmp(argv[1], "run-assignment")) {
+    run = bertfleet::RunAssignmentCommand;
   }
-  const bertfleet::CommandArgs args(argv + 2, argv + argc);
+#endif
+  if (!run) {
+    const auto command = Subcommands().find(argv[1]);
+    if (command == Subcommands().end()) {
+      std::cerr << "bertfleet-worker: unknown command '" << argv[1] << "'\n";
+      PrintUsage(std::cerr);
+      return 2;
+    }
+    run = command->second.run;
+  }
   try {
-    return command->second.run(args);
+    return run(args);
   } catch (const bertfleet::Error& error) {
     std::cerr << "bertfleet-worker " << argv[1] << ": " << error.what() << "\n";
     return 1;

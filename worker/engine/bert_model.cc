@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/util/error.h"
+#include "worker/engine/attention_softmax.h"
 #include "worker/engine/fast_dropout.h"
 
 namespace bertfleet {
@@ -249,8 +250,6 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   const int64_t h = c.hidden_size, heads = c.num_attention_heads, head_dim = h / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   const double attention_dropout = c.attention_probs_dropout_prob;
-  const torch::Tensor key_is_masked = mask.eq(0).reshape({batch, 1, 1, seq});
-  torch::Tensor mask_bias;  // additive, in the attention scores' dtype
 
   for (const auto& layer : L.layers) {
     // Fused Q/K/V projection; 1/sqrt(head_dim) folded into the query weights.
@@ -265,22 +264,9 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     // select's backward would build a zero tensor the size of all three.
     const std::vector<torch::Tensor> qkv_parts =
         qkv.view({batch, seq, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous().unbind(0);
-    torch::Tensor scores = at::matmul(qkv_parts[0], qkv_parts[1].transpose(-1, -2));  // [batch, heads, seq, seq]
-    if (real_tokens < total) {
-      if (!mask_bias.defined() || mask_bias.scalar_type() != scores.scalar_type()) {
-        // Hugging Face adds finfo(dtype).min on masked keys; in the scores' own dtype so bf16
-        // does not round it to -inf (a fully masked row then stays finite, as in Hugging Face).
-        const double lowest = scores.scalar_type() == torch::kBFloat16
-                                  ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
-                              : scores.scalar_type() == torch::kHalf
-                                  ? static_cast<double>(std::numeric_limits<c10::Half>::lowest())
-                                  : static_cast<double>(std::numeric_limits<float>::lowest());
-        mask_bias = torch::zeros({batch, 1, 1, seq}, scores.options().requires_grad(false))
-                        .masked_fill_(key_is_masked, lowest);
-      }
-      scores.add_(mask_bias);
-    }
-    const torch::Tensor probs = Dropout(at::softmax(scores, -1), attention_dropout, training);
+    const torch::Tensor scores = at::matmul(qkv_parts[0], qkv_parts[1].transpose(-1, -2));  // [batch, heads, seq, seq]
+    // Masked softmax + dropout in one pass (Hugging Face's additive finfo.min mask semantics).
+    const torch::Tensor probs = MaskedSoftmaxDropout(scores, mask, attention_dropout, training);
     torch::Tensor context = at::matmul(probs, qkv_parts[2]).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
     if (packed) context = context.index_select(0, index);
 

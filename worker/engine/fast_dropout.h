@@ -14,4 +14,7 @@ namespace bertfleet {
 // applies the same mask. Float, double, bfloat16 and half; other devices fall back to at::dropout.
 torch::Tensor FastDropout(const torch::Tensor& x, double p);
 
+// One draw from the default CPU generator, the key of one dropout mask.
+uint64_t NextDropoutSeed();
+
 }  // namespace bertfleet

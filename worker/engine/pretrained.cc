@@ -46,13 +46,20 @@ struct CheckpointTensor {
 
 // torch.save() output (the zip format of PyTorch >= 1.6) holding a flat {name: tensor} dict.
 std::vector<CheckpointTensor> LoadTorchBin(const fs::path& path) {
-  const std::string bytes = ReadFileToString(path);
+  std::vector<char> bytes;
+  {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) throw Error(path.string() + ": cannot open");
+    bytes.resize(static_cast<size_t>(in.tellg()));
+    in.seekg(0);
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) throw Error(path.string() + ": read failed");
+  }
   torch::IValue value;
   try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+    value = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
-    const bool zip = bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0;
+    const bool zip = bytes.size() >= 4 && std::string(bytes.data(), 4) == std::string("PK\x03\x04", 4);
     throw Error(path.string() + ": cannot read PyTorch checkpoint" +
                 (zip ? std::string(" (corrupt or truncated zip archive?)")
                      : std::string(" (not the zip format torch.save has written since PyTorch 1.6; "

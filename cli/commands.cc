@@ -1,0 +1,155 @@
+#include "cli/commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/format.h"
+#include "common/util/error.h"
+#include "common/util/file_io.h"
+
+namespace bertfleet::cli {
+namespace {
+
+using bertfleet::v1::Job;
+
+// A context with a deadline and the caller's name (recorded as the job owner).
+std::unique_ptr<grpc::ClientContext> NewContext(int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (seconds > 0) context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  const char* user = std::getenv("USER");
+  if (user && *user) context->AddMetadata("bertfleet-owner", user);
+  return context;
+}
+
+int Fail(const grpc::Status& status) {
+  std::cerr << "bertfleet: " << StatusLine(status) << "\n";
+  return 1;
+}
+
+bool IsFinal(bertfleet::v1::JobState s) {
+  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED || s == v1::JOB_STATE_CANCELLED;
+}
+
+}  // namespace
+
+int SubmitCommand(CliContext& cli, const std::string& spec_path, bool watch) {
+  v1::SubmitJobRequest request;
+  request.set_spec_yaml(ReadFileToString(spec_path));
+  v1::SubmitJobResponse response;
+  auto context = NewContext(30);
+  grpc::Status status = cli.stub->SubmitJob(context.get(), request, &response);
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    std::cout << ToJson(response.job()) << std::endl;
+  } else {
+    std::cout << "submitted " << response.job().id() << " (" << StateName(response.job().state()) << ")"
+              << std::endl;
+  }
+  return watch ? WatchCommand(cli, response.job().id()) : 0;
+}
+
+int JobsCommand(CliContext& cli) {
+  std::vector<Job> jobs;
+  v1::ListJobsRequest request;
+  request.set_page_size(500);
+  do {
+    v1::ListJobsResponse response;
+    auto context = NewContext(30);
+    grpc::Status status = cli.stub->ListJobs(context.get(), request, &response);
+    if (!status.ok()) return Fail(status);
+    jobs.insert(jobs.end(), response.jobs().begin(), response.jobs().end());
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  if (cli.json) {
+    v1::ListJobsResponse all;
+    for (const auto& job : jobs) *all.add_jobs() = job;
+    std::cout << ToJson(all) << std::endl;
+  } else {
+    std::cout << JobsTable(jobs);
+  }
+  return 0;
+}
+
+int StatusCommand(CliContext& cli, const std::string& job_id) {
+  v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  Job job;
+  auto context = NewContext(30);
+  grpc::Status status = cli.stub->GetJob(context.get(), request, &job);
+  if (!status.ok()) return Fail(status);
+  std::cout << (cli.json ? ToJson(job) + "\n" : JobDetails(job));
+  return 0;
+}
+
+int WatchCommand(CliContext& cli, const std::string& job_id) {
+  v1::WatchJobRequest request;
+  request.set_job_id(job_id);
+  auto context = NewContext(0);
+  auto reader = cli.stub->WatchJob(context.get(), request);
+  bool tty = !cli.json && isatty(STDOUT_FILENO);
+  bool bar_shown = false;
+  Job last;
+  bool ended = false;
+  v1::JobEvent event;
+  while (reader->Read(&event)) {
+    if (cli.json) {
+      std::cout << ToJson(event) << std::endl;
+    } else if (tty && event.has_progress()) {
+      std::cout << "\r" << ProgressBar(event.progress(), 30) << "\033[K" << std::flush;
+      bar_shown = true;
+    } else {
+      if (bar_shown) std::cout << "\r\033[K";
+      std::cout << EventLine(event) << std::endl;
+      bar_shown = false;
+    }
+    if (event.has_job()) last = event.job();
+    if (event.has_state() && IsFinal(event.state())) ended = true;
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return Fail(status);
+  if (!ended) {
+    std::cerr << "bertfleet: the watch of " << job_id << " ended before the job did" << std::endl;
+    return 1;
+  }
+  if (!cli.json && last.epochs_size() > 0) std::cout << "\n" << EpochTable(last);
+  if (last.state() != v1::JOB_STATE_SUCCEEDED) {
+    std::cerr << "bertfleet: job " << job_id << " " << StateName(last.state()) << ": " << last.message()
+              << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+int CancelCommand(CliContext& cli, const std::string& job_id) {
+  v1::CancelJobRequest request;
+  request.set_job_id(job_id);
+  Job job;
+  auto context = NewContext(30);
+  grpc::Status status = cli.stub->CancelJob(context.get(), request, &job);
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    std::cout << ToJson(job) << std::endl;
+  } else {
+    std::cout << job.id() << " " << StateName(job.state()) << ": " << job.message() << std::endl;
+  }
+  return 0;
+}
+
+int WorkersCommand(CliContext& cli) {
+  v1::ListWorkersResponse response;
+  auto context = NewContext(30);
+  grpc::Status status = cli.stub->ListWorkers(context.get(), v1::ListWorkersRequest(), &response);
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    std::cout << ToJson(response) << std::endl;
+  } else {
+    std::cout << WorkersTable({response.workers().begin(), response.workers().end()});
+  }
+  return 0;
+}
+
+}  // namespace bertfleet::cli

@@ -1,0 +1,178 @@
+#include "cli/format.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+namespace bertfleet::cli {
+namespace {
+
+std::string Fixed(double value, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, value);
+  return buf;
+}
+
+std::string Time(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0) return "-";
+  std::time_t t = ts.seconds();
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string WorkerState(bertfleet::v1::Worker::State state) {
+  std::string name = bertfleet::v1::Worker::State_Name(state);
+  return name.rfind("STATE_", 0) == 0 ? name.substr(6) : name;
+}
+
+}  // namespace
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+std::string StateName(bertfleet::v1::JobState state) {
+  std::string name = bertfleet::v1::JobState_Name(state);
+  return name.rfind("JOB_STATE_", 0) == 0 ? name.substr(10) : name;
+}
+
+std::string StatusLine(const grpc::Status& status) {
+  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+                                 "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  int code = status.error_code();
+  std::string name = code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
+  std::string message = status.error_message();
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  return name + ": " + message;
+}
+
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string JobsTable(const std::vector<bertfleet::v1::Job>& jobs) {
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "STATE", "PRIORITY", "WORKERS", "DEVICE", "STEP", "CREATED", "MESSAGE"}};
+  for (const auto& job : jobs) {
+    std::string step = job.total_steps() > 0
+                           ? std::to_string(job.global_step()) + "/" + std::to_string(job.total_steps())
+                           : "-";
+    rows.push_back({job.id(), StateName(job.state()), std::to_string(job.priority()),
+                    std::to_string(job.world_size()), job.device(), step, Time(job.created_at()),
+                    job.message()});
+  }
+  return Table(rows);
+}
+
+std::string WorkersTable(const std::vector<bertfleet::v1::Worker>& workers) {
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "HOST", "DEVICE", "THREADS", "STATE", "JOB", "RANK", "LAST HEARTBEAT"}};
+  for (const auto& w : workers) {
+    bool busy = w.state() == bertfleet::v1::Worker::STATE_BUSY;
+    rows.push_back({w.id(), w.host(), w.device(), std::to_string(w.threads()), WorkerState(w.state()),
+                    busy ? w.job_id() : "-", busy ? std::to_string(w.rank()) : "-",
+                    Time(w.last_heartbeat())});
+  }
+  return Table(rows);
+}
+
+std::string EpochTable(const bertfleet::v1::Job& job) {
+  std::vector<std::vector<std::string>> rows = {
+      {"Epoch", "Step", "Training Loss", "Validation Loss", "Accuracy", "F1", "Samples/s"}};
+  for (const auto& m : job.epochs()) {
+    rows.push_back({std::to_string(m.epoch()), std::to_string(m.global_step()), Fixed(m.train_loss(), 6),
+                    m.evaluated() ? Fixed(m.eval_loss(), 6) : "-",
+                    m.evaluated() ? Fixed(m.eval_accuracy(), 6) : "-",
+                    m.evaluated() ? Fixed(m.eval_f1(), 6) : "-", Fixed(m.train_samples_per_second(), 1)});
+  }
+  return Table(rows);
+}
+
+std::string JobDetails(const bertfleet::v1::Job& job) {
+  std::string workers;
+  for (const auto& id : job.worker_ids()) workers += (workers.empty() ? "" : ", ") + id;
+  std::vector<std::vector<std::string>> rows = {
+      {"id:", job.id()},
+      {"state:", StateName(job.state())},
+      {"message:", job.message()},
+      {"owner:", job.owner()},
+      {"priority:", std::to_string(job.priority())},
+      {"workers:", std::to_string(job.world_size()) + " x " + job.device() +
+                       (workers.empty() ? "" : " (" + workers + ")")},
+      {"attempt:", std::to_string(job.attempt())},
+      {"step:", std::to_string(job.global_step()) + "/" + std::to_string(job.total_steps())},
+      {"created:", Time(job.created_at())},
+      {"started:", Time(job.started_at())},
+      {"finished:", Time(job.finished_at())},
+      {"output:", job.output_dir()},
+  };
+  std::string out = Table(rows);
+  if (job.epochs_size() > 0) out += "\n" + EpochTable(job);
+  if (job.has_final_metrics() && job.final_metrics().evaluated()) {
+    const auto& m = job.final_metrics();
+    out += "\nfinal: eval_loss " + Fixed(m.eval_loss(), 6) + "  accuracy " + Fixed(m.eval_accuracy(), 6) +
+           "  f1 " + Fixed(m.eval_f1(), 6) + "\n";
+  }
+  return out;
+}
+
+std::string EventLine(const bertfleet::v1::JobEvent& event) {
+  std::string line = Time(event.time()) + "  " + event.job_id() + "  ";
+  switch (event.event_case()) {
+    case bertfleet::v1::JobEvent::kState:
+      return line + StateName(event.state()) + (event.message().empty() ? "" : "  " + event.message());
+    case bertfleet::v1::JobEvent::kProgress: {
+      const auto& p = event.progress();
+      return line + "step " + std::to_string(p.global_step()) + "/" + std::to_string(p.total_steps()) +
+             "  epoch " + std::to_string(p.epoch()) + "  loss " + Fixed(p.loss(), 4);
+    }
+    case bertfleet::v1::JobEvent::kEpoch: {
+      const auto& m = event.epoch();
+      std::string out = line + "epoch " + std::to_string(m.epoch()) + "  train_loss " + Fixed(m.train_loss(), 6);
+      if (m.evaluated()) {
+        out += "  eval_loss " + Fixed(m.eval_loss(), 6) + "  accuracy " + Fixed(m.eval_accuracy(), 6) +
+               "  f1 " + Fixed(m.eval_f1(), 6);
+      }
+      return out;
+    }
+    default:
+      return line + event.message();
+  }
+}
+
+std::string ProgressBar(const bertfleet::v1::StepProgress& p, int width) {
+  double fraction = p.total_steps() > 0 ? static_cast<double>(p.global_step()) / p.total_steps() : 0.0;
+  fraction = std::clamp(fraction, 0.0, 1.0);
+  int filled = static_cast<int>(fraction * width);
+  return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " +
+         std::to_string(p.global_step()) + "/" + std::to_string(p.total_steps()) + "  epoch " +
+         std::to_string(p.epoch()) + "  loss " + Fixed(p.loss(), 4) + "  " +
+         Fixed(p.samples_per_second(), 1) + " samples/s";
+}
+
+}  // namespace bertfleet::cli

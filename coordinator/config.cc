@@ -1,0 +1,75 @@
+#include "coordinator/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "common/cli/arg_parser.h"
+#include "common/util/error.h"
+#include "common/util/file_io.h"
+
+namespace bertfleet::coordinator {
+
+CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std::string& source) {
+  CoordinatorConfig config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw Error(source + ": " + e.what());
+  }
+  if (!root || root.IsNull()) return config;
+  if (!root.IsMap()) throw Error(source + ": expected a mapping of settings");
+  const std::set<std::string> known = {"listen", "db", "data_root", "checkpoint_root",
+                                       "heartbeat_interval_ms", "lease_ms", "cancel_timeout_ms",
+                                       "log_format"};
+  for (const auto& item : root) {
+    std::string key = item.first.as<std::string>();
+    if (!known.count(key)) throw Error(source + ": unknown key '" + key + "'");
+    try {
+      const YAML::Node& v = item.second;
+      if (key == "listen") config.listen = v.as<std::string>();
+      if (key == "db") config.db = v.as<std::string>();
+      if (key == "data_root") config.data_root = v.as<std::string>();
+      if (key == "checkpoint_root") config.checkpoint_root = v.as<std::string>();
+      if (key == "heartbeat_interval_ms") config.heartbeat_interval_ms = v.as<int64_t>();
+      if (key == "lease_ms") config.lease_ms = v.as<int64_t>();
+      if (key == "cancel_timeout_ms") config.cancel_timeout_ms = v.as<int64_t>();
+      if (key == "log_format") config.log_format = v.as<std::string>();
+    } catch (const YAML::Exception&) {
+      throw Error(source + ": " + key + ": wrong type");
+    }
+  }
+  if (config.heartbeat_interval_ms <= 0) throw Error(source + ": heartbeat_interval_ms: must be > 0");
+  if (config.lease_ms <= config.heartbeat_interval_ms) {
+    throw Error(source + ": lease_ms: must be > heartbeat_interval_ms (" +
+                std::to_string(config.heartbeat_interval_ms) + ")");
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    throw Error(source + ": log_format: must be text or json (got " + config.log_format + ")");
+  }
+  return config;
+}
+
+CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
+  ArgParser parser("bertfleet-coordinator");
+  parser.Value("config", "YAML settings file")
+      .Value("listen", "address to serve on (host:port; port 0 picks a free one)")
+      .Value("db", "SQLite job database")
+      .Value("data-root", "directory that job data and model paths resolve in")
+      .Value("checkpoint-root", "directory under which each job's output directory lives");
+  parser.Parse(args);
+  if (!parser.positional().empty()) throw Error("unexpected argument: " + parser.positional()[0]);
+  CoordinatorConfig config;
+  if (parser.Has("config")) {
+    std::string path = parser.Get("config");
+    config = ParseCoordinatorConfig(ReadFileToString(path), path);
+  }
+  config.listen = parser.GetOr("listen", config.listen);
+  config.db = parser.GetOr("db", config.db);
+  config.data_root = parser.GetOr("data-root", config.data_root);
+  config.checkpoint_root = parser.GetOr("checkpoint-root", config.checkpoint_root);
+  return config;
+}
+
+}  // namespace bertfleet::coordinator

@@ -1,0 +1,27 @@
+#pragma once
+// The coordinator's settings: a YAML file (--config) overridden by command-line flags.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bertfleet::coordinator {
+
+struct CoordinatorConfig {
+  std::string listen = "0.0.0.0:50051";  // port 0: pick a free port (printed at start)
+  std::string db = "bertfleet.db";
+  std::string data_root = ".";
+  std::string checkpoint_root = "checkpoints";
+  int64_t heartbeat_interval_ms = 2000;
+  int64_t lease_ms = 10000;  // no message from a worker for this long: the worker is lost
+  int64_t cancel_timeout_ms = 5000;  // ranks that do not confirm a cancel by then are ignored
+  std::string log_format = "text";   // text | json
+};
+
+// Parses the YAML text of a config file. Throws Error naming the file and key.
+CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std::string& source);
+
+// `bertfleet-coordinator [--config FILE] [--listen ADDR] [--db FILE] [--data-root DIR]
+// [--checkpoint-root DIR]`. Throws Error on a bad flag or file.
+CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args);
+
+}  // namespace bertfleet::coordinator

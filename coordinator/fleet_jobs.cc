@@ -1,0 +1,297 @@
+// Fleet: jobs — submission, queries, cancellation, scheduling and state changes.
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "coordinator/fleet.h"
+#include "coordinator/log.h"
+#include "coordinator/scheduler.h"
+#include "coordinator/time_util.h"
+
+namespace bertfleet::coordinator {
+
+using bertfleet::v1::Job;
+using bertfleet::v1::JobEvent;
+using bertfleet::v1::JobState;
+using bertfleet::v1::JobState_Name;
+
+Fleet::Fleet(JobStore* store, WatchHub* hub, Rendezvous* rendezvous, FleetOptions options)
+    : store_(store), hub_(hub), rendezvous_(rendezvous), options_(std::move(options)) {
+  namespace fs = std::filesystem;
+  options_.data_root = fs::absolute(options_.data_root).lexically_normal().string();
+  options_.checkpoint_root = fs::absolute(options_.checkpoint_root).lexically_normal().string();
+  if (options_.recovery_grace_ms < 0) options_.recovery_grace_ms = options_.lease_ms;
+  auto deadline = Clock::now() + std::chrono::milliseconds(options_.recovery_grace_ms);
+  int recovering = 0;
+  for (StoredJob& stored : store_->LoadJobs()) {
+    JobEntry entry;
+    entry.seq = stored.seq;
+    entry.job = std::move(stored.job);
+    entry.started.assign(entry.job.world_size(), false);
+    entry.finished.assign(entry.job.world_size(), false);
+    if (IsActive(entry.job.state())) {
+      entry.recovering = true;
+      entry.recovery_deadline = deadline;
+      ++recovering;
+    }
+    jobs_.emplace(entry.job.id(), std::move(entry));
+  }
+  Log("INFO", "loaded jobs", {{"jobs", std::to_string(jobs_.size())},
+                              {"awaiting_workers", std::to_string(recovering)}});
+}
+
+bool Fleet::IsFinal(JobState state) {
+  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
+         state == v1::JOB_STATE_CANCELLED;
+}
+
+bool Fleet::IsActive(JobState state) {
+  return state == v1::JOB_STATE_SCHEDULED || state == v1::JOB_STATE_RUNNING;
+}
+
+std::string Fleet::NewJobId() {
+  static std::mt19937_64 rng(std::random_device{}());
+  static const char* kHex = "0123456789abcdef";
+  while (true) {
+    std::string id = "job-";
+    uint64_t bits = rng();
+    for (int i = 0; i < 10; ++i, bits >>= 4) id += kHex[bits & 15];
+    if (!jobs_.count(id)) return id;
+  }
+}
+
+Job Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner) {
+  Deferred after;
+  Job snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    JobEntry entry;
+    Job& job = entry.job;
+    job.set_id(NewJobId());
+    job.set_owner(owner);
+    job.set_state(v1::JOB_STATE_QUEUED);
+    job.set_spec_yaml(spec_yaml);
+    job.set_world_size(spec.world_size);
+    job.set_device(spec.device);
+    job.set_priority(spec.priority);
+    SetTimestamp(job.mutable_created_at(), NowMs());
+    job.set_message("waiting for " + std::to_string(spec.world_size) + " idle " + spec.device + " worker(s)");
+    job.set_output_dir(
+        (std::filesystem::path(options_.checkpoint_root) / job.id()).string());
+    entry.seq = store_->InsertJob(job);
+    entry.started.assign(spec.world_size, false);
+    entry.finished.assign(spec.world_size, false);
+    JobEvent event;
+    SetTimestamp(event.mutable_time(), NowMs());
+    event.set_job_id(job.id());
+    event.set_state(v1::JOB_STATE_QUEUED);
+    event.set_message("submitted");
+    *event.mutable_job() = job;
+    std::string id = job.id();
+    jobs_.emplace(id, std::move(entry));
+    Emit(event, true);
+    Log("INFO", "job submitted", {{"job", id}, {"world_size", std::to_string(spec.world_size)},
+                                  {"device", spec.device}, {"priority", std::to_string(spec.priority)}});
+    ScheduleLocked(after);
+    snapshot = jobs_.at(id).job;
+  }
+  for (auto& f : after) f();
+  return snapshot;
+}
+
+grpc::Status Fleet::Get(const std::string& job_id, Job* job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no job " + job_id);
+  *job = it->second.job;
+  return grpc::Status::OK;
+}
+
+grpc::Status Fleet::List(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) {
+  int64_t offset = 0;
+  if (!request.page_token().empty()) {
+    try {
+      offset = std::stoll(request.page_token());
+    } catch (...) {
+      offset = -1;
+    }
+    if (offset < 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad page_token");
+  }
+  int64_t page_size = request.page_size() <= 0 ? 50 : std::min(request.page_size(), 500);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const JobEntry*> matching;
+  for (const auto& [id, entry] : jobs_) {
+    const auto& states = request.states();
+    if (states.empty() || std::find(states.begin(), states.end(), entry.job.state()) != states.end()) {
+      matching.push_back(&entry);
+    }
+  }
+  std::sort(matching.begin(), matching.end(),
+            [](const JobEntry* a, const JobEntry* b) { return a->seq > b->seq; });
+  for (int64_t i = offset; i < static_cast<int64_t>(matching.size()) && i < offset + page_size; ++i) {
+    *response->add_jobs() = matching[i]->job;
+  }
+  if (offset + page_size < static_cast<int64_t>(matching.size())) {
+    response->set_next_page_token(std::to_string(offset + page_size));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status Fleet::Cancel(const std::string& job_id, JobCallback done) {
+  Deferred after;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no job " + job_id);
+    JobEntry& entry = it->second;
+    JobState state = entry.job.state();
+    if (IsFinal(state)) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "job " + job_id + " already ended (" + JobState_Name(state) + ")");
+    }
+    entry.on_cancelled.push_back(std::move(done));
+    if (state == v1::JOB_STATE_QUEUED) {
+      SetState(entry, v1::JOB_STATE_CANCELLED, "cancelled while queued", after);
+    } else if (!entry.cancelling) {
+      entry.cancelling = true;
+      entry.cancel_deadline = Clock::now() + std::chrono::milliseconds(options_.cancel_timeout_ms);
+      SendCancel(entry, "cancelled by user", true);
+      Log("INFO", "cancelling job", {{"job", job_id}});
+      MaybeCancelled(entry, after);
+    }
+  }
+  for (auto& f : after) f();
+  return grpc::Status::OK;
+}
+
+grpc::Status Fleet::Watch(const std::string& job_id, WatchSink* sink, bool* subscribed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no job " + job_id);
+  for (const JobEvent& event : store_->LoadEvents(job_id)) sink->Push(event);
+  *subscribed = !IsFinal(it->second.job.state());
+  if (*subscribed) hub_->Subscribe(job_id, sink);
+  return grpc::Status::OK;
+}
+
+void Fleet::Emit(const JobEvent& event, bool persist) {
+  if (persist) store_->AppendEvent(event);
+  hub_->Publish(event);
+}
+
+void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message, Deferred& after) {
+  Job& job = entry.job;
+  int64_t now = NowMs();
+  job.set_state(state);
+  job.set_message(message);
+  if (state == v1::JOB_STATE_RUNNING && !job.has_started_at()) SetTimestamp(job.mutable_started_at(), now);
+  if (state == v1::JOB_STATE_QUEUED) job.clear_worker_ids();
+  if (IsFinal(state)) SetTimestamp(job.mutable_finished_at(), now);
+  store_->UpdateJob(job);
+  JobEvent event;
+  SetTimestamp(event.mutable_time(), now);
+  event.set_job_id(job.id());
+  event.set_state(state);
+  event.set_message(message);
+  *event.mutable_job() = job;
+  Emit(event, true);
+  Log("INFO", "job state", {{"job", job.id()}, {"state", JobState_Name(state)},
+                            {"attempt", std::to_string(job.attempt())}, {"message", message}});
+  if (IsFinal(state) || state == v1::JOB_STATE_QUEUED) {
+    entry.cancelling = false;
+    entry.recovering = false;
+    std::string id = job.id();
+    Rendezvous* rendezvous = rendezvous_;
+    after.push_back([rendezvous, id] { rendezvous->Clear(id); });
+  }
+  if (IsFinal(state)) {
+    for (auto& callback : entry.on_cancelled) {
+      after.push_back([callback, job] { callback(job); });
+    }
+    entry.on_cancelled.clear();
+  }
+}
+
+void Fleet::SendCancel(JobEntry& entry, const std::string& reason, bool only_unfinished) {
+  const Job& job = entry.job;
+  for (int rank = 0; rank < job.worker_ids_size(); ++rank) {
+    if (only_unfinished && rank < static_cast<int>(entry.finished.size()) && entry.finished[rank]) continue;
+    auto it = workers_.find(job.worker_ids(rank));
+    if (it == workers_.end() || !it->second.session) continue;
+    WorkerEntry& worker = it->second;
+    if (worker.job_id != job.id() || worker.attempt != job.attempt()) continue;
+    v1::CoordinatorMessage message;
+    auto* cancel = message.mutable_cancel();
+    cancel->set_job_id(job.id());
+    cancel->set_attempt(job.attempt());
+    cancel->set_reason(reason);
+    worker.session->Send(message);
+  }
+}
+
+void Fleet::EndAttempt(JobEntry& entry, JobState state, const std::string& message,
+                       const std::string& cancel_reason, Deferred& after) {
+  std::string outcome = state == v1::JOB_STATE_QUEUED ? "REQUEUED" : JobState_Name(state);
+  if (entry.job.attempt() > 0) {
+    store_->FinishAttempt(entry.job.id(), entry.job.attempt(), outcome, message, NowMs());
+  }
+  if (!cancel_reason.empty()) SendCancel(entry, cancel_reason, true);
+  SetState(entry, state, message, after);
+}
+
+void Fleet::MaybeCancelled(JobEntry& entry, Deferred& after) {
+  if (!entry.cancelling) return;
+  for (int rank = 0; rank < entry.job.worker_ids_size(); ++rank) {
+    const auto& id = entry.job.worker_ids(rank);
+    auto it = workers_.find(id);
+    bool still_running = it != workers_.end() && it->second.job_id == entry.job.id() &&
+                         it->second.attempt == entry.job.attempt();
+    if (still_running) return;
+  }
+  EndAttempt(entry, v1::JOB_STATE_CANCELLED, "cancelled by user", "", after);
+}
+
+void Fleet::ScheduleLocked(Deferred& after) {
+  std::vector<QueuedJob> queued;
+  for (const auto& [id, entry] : jobs_) {
+    if (entry.job.state() == v1::JOB_STATE_QUEUED) {
+      queued.push_back({id, entry.job.priority(), entry.seq, entry.job.world_size(), entry.job.device()});
+    }
+  }
+  if (queued.empty()) return;
+  std::map<std::string, std::vector<std::string>> idle;
+  for (const auto& [id, worker] : workers_) {
+    if (worker.session && worker.job_id.empty()) idle[worker.info.device()].push_back(id);
+  }
+  for (const Placement& placement : Schedule(std::move(queued), std::move(idle))) {
+    JobEntry& entry = jobs_.at(placement.job_id);
+    entry.job.set_attempt(entry.job.attempt() + 1);
+    entry.job.clear_worker_ids();
+    for (const auto& id : placement.worker_ids) entry.job.add_worker_ids(id);
+    entry.job.set_output_dir((std::filesystem::path(options_.checkpoint_root) / entry.job.id()).string());
+    entry.started.assign(entry.job.world_size(), false);
+    entry.finished.assign(entry.job.world_size(), false);
+    store_->BeginAttempt(entry.job.id(), entry.job.attempt(), placement.worker_ids, NowMs());
+    std::string gang;
+    for (const auto& id : placement.worker_ids) gang += (gang.empty() ? "" : ", ") + id;
+    SetState(entry, v1::JOB_STATE_SCHEDULED, "assigned to " + gang, after);
+    for (int rank = 0; rank < static_cast<int>(placement.worker_ids.size()); ++rank) {
+      WorkerEntry& worker = workers_.at(placement.worker_ids[rank]);
+      worker.job_id = entry.job.id();
+      worker.attempt = entry.job.attempt();
+      worker.rank = rank;
+      v1::CoordinatorMessage message;
+      auto* a = message.mutable_assignment();
+      a->set_job_id(entry.job.id());
+      a->set_attempt(entry.job.attempt());
+      a->set_rank(rank);
+      a->set_world_size(static_cast<int32_t>(entry.job.world_size()));
+      a->set_spec_yaml(entry.job.spec_yaml());
+      a->set_output_dir(entry.job.output_dir());
+      a->set_data_root(options_.data_root);
+      worker.session->Send(message);
+    }
+  }
+}
+
+}  // namespace bertfleet::coordinator

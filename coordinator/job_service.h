@@ -1,0 +1,40 @@
+#pragma once
+// JobService over the callback API: one reactor per RPC. WatchJob is a ServerWriteReactor fed by
+// the WatchHub; CancelJob answers once the job is CANCELLED (at most cancel_timeout_ms later).
+#include <string>
+
+#include "bertfleet/v1/jobs.grpc.pb.h"
+#include "coordinator/fleet.h"
+
+namespace bertfleet::coordinator {
+
+class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
+ public:
+  JobServiceImpl(Fleet* fleet, WatchHub* hub, std::string data_root)
+      : fleet_(fleet), hub_(hub), data_root_(std::move(data_root)) {}
+
+  grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
+                                      const bertfleet::v1::SubmitJobRequest* request,
+                                      bertfleet::v1::SubmitJobResponse* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const bertfleet::v1::GetJobRequest* request,
+                                   bertfleet::v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const bertfleet::v1::ListJobsRequest* request,
+                                     bertfleet::v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* context,
+                                      const bertfleet::v1::CancelJobRequest* request,
+                                      bertfleet::v1::Job* response) override;
+  grpc::ServerWriteReactor<bertfleet::v1::JobEvent>* WatchJob(
+      grpc::CallbackServerContext* context, const bertfleet::v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* ListWorkers(grpc::CallbackServerContext* context,
+                                        const bertfleet::v1::ListWorkersRequest* request,
+                                        bertfleet::v1::ListWorkersResponse* response) override;
+
+ private:
+  Fleet* fleet_;
+  WatchHub* hub_;
+  std::string data_root_;
+};
+
+}  // namespace bertfleet::coordinator

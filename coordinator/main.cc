@@ -1,0 +1,92 @@
+// bertfleet-coordinator: serves JobService and WorkerService (plus grpc.health.v1 and server
+// reflection) over one SQLite job database.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "common/util/error.h"
+#include "coordinator/config.h"
+#include "coordinator/fleet.h"
+#include "coordinator/job_service.h"
+#include "coordinator/log.h"
+#include "coordinator/sqlite_job_store.h"
+#include "coordinator/worker_service.h"
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+void OnSignal(int) { stop_requested = true; }
+
+// "host:port" with the port replaced by the one the server actually bound.
+std::string BoundAddress(const std::string& listen, int port) {
+  auto colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  return host + ":" + std::to_string(port);
+}
+
+int Run(const std::vector<std::string>& args) {
+  using namespace bertfleet::coordinator;
+  CoordinatorConfig config = LoadCoordinatorConfig(args);
+  SetLogFormat(config.log_format);
+  std::filesystem::create_directories(config.checkpoint_root);
+  if (auto parent = std::filesystem::path(config.db).parent_path(); !parent.empty()) {
+    std::filesystem::create_directories(parent);
+  }
+
+  SqliteJobStore store(config.db);
+  WatchHub hub;
+  Rendezvous rendezvous;
+  FleetOptions options;
+  options.data_root = config.data_root;
+  options.checkpoint_root = config.checkpoint_root;
+  options.heartbeat_interval_ms = config.heartbeat_interval_ms;
+  options.lease_ms = config.lease_ms;
+  options.cancel_timeout_ms = config.cancel_timeout_ms;
+  Fleet fleet(&store, &hub, &rendezvous, options);
+  JobServiceImpl job_service(&fleet, &hub, std::filesystem::absolute(config.data_root).string());
+  WorkerServiceImpl worker_service(&fleet, &rendezvous);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&job_service);
+  builder.RegisterService(&worker_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) throw bertfleet::Error("cannot listen on " + config.listen);
+  std::string address = BoundAddress(config.listen, port);
+  std::printf("listening on %s\n", address.c_str());
+  std::fflush(stdout);
+  Log("INFO", "coordinator started", {{"address", address}, {"db", config.db},
+                                      {"data_root", config.data_root},
+                                      {"checkpoint_root", config.checkpoint_root}});
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  while (!stop_requested) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    fleet.Tick();
+  }
+  Log("INFO", "shutting down");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bertfleet-coordinator: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,151 @@
+#include "coordinator/sqlite_job_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/util/error.h"
+#include "coordinator/time_util.h"
+
+namespace bertfleet::coordinator {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("bertfleet-store-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Db() const { return (dir_ / "jobs.db").string(); }
+
+  static v1::Job MakeJob(const std::string& id, int64_t priority) {
+    v1::Job job;
+    job.set_id(id);
+    job.set_state(v1::JOB_STATE_QUEUED);
+    job.set_spec_yaml("task: mrpc\n");
+    job.set_world_size(2);
+    job.set_device("cpu");
+    job.set_priority(priority);
+    SetTimestamp(job.mutable_created_at(), 1700000000123);
+    return job;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(StoreTest, CreatesSchemaWithWalAndUserVersion) {
+  SqliteJobStore store(Db());
+  EXPECT_EQ(store.SchemaVersion(), SqliteJobStore::kSchemaVersion);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Db().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  SqliteJobStore reopened(Db());  // migrating an up-to-date database is a no-op
+  EXPECT_EQ(reopened.SchemaVersion(), SqliteJobStore::kSchemaVersion);
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+  { SqliteJobStore store(Db()); }
+  sqlite3* db = nullptr;
+  sqlite3_open(Db().c_str(), &db);
+  sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  try {
+    SqliteJobStore store(Db());
+    FAIL() << "opened a newer schema";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99 is newer"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StoreTest, JobsRoundTripInSubmissionOrderAcrossReopen) {
+  {
+    SqliteJobStore store(Db());
+    int64_t first = store.InsertJob(MakeJob("job-a", 1));
+    int64_t second = store.InsertJob(MakeJob("job-b", 0));
+    EXPECT_LT(first, second);
+    EXPECT_THROW(store.InsertJob(MakeJob("job-a", 1)), Error);
+    v1::Job running = MakeJob("job-b", 0);
+    running.set_state(v1::JOB_STATE_RUNNING);
+    running.set_attempt(2);
+    running.add_worker_ids("w1");
+    running.add_worker_ids("w2");
+    running.set_global_step(17);
+    running.mutable_final_metrics()->set_eval_f1(0.5);
+    SetTimestamp(running.mutable_started_at(), 1700000000999);
+    store.UpdateJob(running);
+    EXPECT_THROW(store.UpdateJob(MakeJob("job-missing", 0)), Error);
+  }
+  SqliteJobStore store(Db());
+  auto jobs = store.LoadJobs();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].job.id(), "job-a");
+  EXPECT_EQ(jobs[0].job.priority(), 1);
+  EXPECT_EQ(TimestampMs(jobs[0].job.created_at()), 1700000000123);
+  EXPECT_FALSE(jobs[0].job.has_started_at());
+  const v1::Job& b = jobs[1].job;
+  EXPECT_EQ(b.state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(b.attempt(), 2);
+  ASSERT_EQ(b.worker_ids_size(), 2);
+  EXPECT_EQ(b.worker_ids(1), "w2");
+  EXPECT_EQ(b.global_step(), 17);
+  EXPECT_DOUBLE_EQ(b.final_metrics().eval_f1(), 0.5);
+  EXPECT_EQ(TimestampMs(b.started_at()), 1700000000999);
+}
+
+TEST_F(StoreTest, EpochMetricsAreUniquePerAttemptAndLoadedForTheCurrentAttempt) {
+  SqliteJobStore store(Db());
+  v1::Job job = MakeJob("job-e", 0);
+  store.InsertJob(job);
+  v1::EpochMetrics m;
+  m.set_epoch(1);
+  m.set_eval_accuracy(0.7);
+  m.set_evaluated(true);
+  EXPECT_TRUE(store.AddEpochMetrics("job-e", 1, m));
+  EXPECT_FALSE(store.AddEpochMetrics("job-e", 1, m));  // repeated report
+  EXPECT_TRUE(store.AddEpochMetrics("job-e", 2, m));   // a new attempt may report epoch 1 again
+  m.set_epoch(2);
+  EXPECT_TRUE(store.AddEpochMetrics("job-e", 2, m));
+  job.set_attempt(2);
+  store.UpdateJob(job);
+  auto jobs = store.LoadJobs();
+  ASSERT_EQ(jobs[0].job.epochs_size(), 2);
+  EXPECT_EQ(jobs[0].job.epochs(1).epoch(), 2);
+  EXPECT_TRUE(jobs[0].job.epochs(0).evaluated());
+}
+
+TEST_F(StoreTest, EventsAndAttemptsAreKeptInOrder) {
+  SqliteJobStore store(Db());
+  store.InsertJob(MakeJob("job-v", 0));
+  for (auto state : {v1::JOB_STATE_QUEUED, v1::JOB_STATE_SCHEDULED, v1::JOB_STATE_FAILED}) {
+    v1::JobEvent event;
+    event.set_job_id("job-v");
+    event.set_state(state);
+    store.AppendEvent(event);
+  }
+  v1::JobEvent epoch;
+  epoch.set_job_id("job-v");
+  epoch.mutable_epoch()->set_epoch(3);
+  store.AppendEvent(epoch);
+  auto events = store.LoadEvents("job-v");
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[1].state(), v1::JOB_STATE_SCHEDULED);
+  EXPECT_EQ(events[3].epoch().epoch(), 3);
+  EXPECT_TRUE(store.LoadEvents("job-other").empty());
+  store.BeginAttempt("job-v", 1, {"w1"}, 10);
+  store.FinishAttempt("job-v", 1, "FAILED", "worker w1 (rank 0) lost", 20);  // no throw
+}
+
+}  // namespace
+}  // namespace bertfleet::coordinator

@@ -1,0 +1,88 @@
+// bertfleet-worker --coordinator ADDR --device cpu [--threads N] [--worker-id ID] [--data-root DIR]
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "common/cli/arg_parser.h"
+#include "common/util/error.h"
+#include "worker/agent/agent_commands.h"
+#include "worker/agent/worker_agent.h"
+
+namespace bertfleet {
+
+namespace {
+
+std::atomic<WorkerAgent*> g_agent{nullptr};
+
+void OnStopSignal(int) {
+  if (WorkerAgent* agent = g_agent.load()) agent->Stop();
+}
+
+std::string SelfExecutable() {
+  char path[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) throw Error("cannot find this program's path (/proc/self/exe)");
+  return std::string(path, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+int RunAgentCommand(const std::vector<std::string>& args) {
+  ArgParser parser("bertfleet-worker");
+  parser.Value("coordinator", "coordinator address, host:port")
+      .Value("device", "cpu (or cuda in a CUDA build)")
+      .Value("threads", "intra-op threads for training (default: every core)")
+      .Value("worker-id", "stable worker name (default: assigned by the coordinator)")
+      .Value("data-root", "directory that relative `data`/`model` paths resolve in (default: the coordinator's)")
+      .Value("progress-steps", "report progress every N steps (default 10; at least every 2 s)")
+      .Value("cancel-grace-ms", "SIGTERM to SIGKILL delay when cancelling (default 3000)")
+      .Value("reconnect-max-ms", "cap of the reconnect backoff (default 5000)")
+      .Flag("help", "show this help");
+  parser.Parse(args);
+  if (parser.Has("help")) {
+    std::cout << "usage: bertfleet-worker --coordinator HOST:PORT --device cpu [options]\n\n"
+                 "Runs the worker agent: registers with the coordinator and trains its assignments,\n"
+                 "each in a child process.\n\n"
+              << parser.Usage();
+    return 0;
+  }
+  AgentOptions options;
+  options.coordinator = parser.Get("coordinator");
+  options.device = parser.GetOr("device", "cpu");
+#ifdef BERTFLEET_CUDA
+  if (options.device != "cpu" && options.device != "cuda") throw Error("--device: cpu or cuda (got " + options.device + ")");
+#else
+  if (options.device != "cpu") {
+    throw Error("--device: this build supports cpu only (got " + options.device + "); build with BERTFLEET_CUDA for cuda");
+  }
+#endif
+  options.threads = static_cast<int>(parser.GetInt("threads", 0));
+  if (options.threads < 0) throw Error("--threads: must be >= 0");
+  options.worker_id = parser.GetOr("worker-id", "");
+  options.data_root = parser.GetOr("data-root", "");
+  options.progress_steps = parser.GetInt("progress-steps", 10);
+  options.cancel_grace = std::chrono::milliseconds(parser.GetInt("cancel-grace-ms", 3000));
+  options.reconnect_max = std::chrono::milliseconds(parser.GetInt("reconnect-max-ms", 5000));
+  if (options.reconnect_max < options.reconnect_initial) options.reconnect_max = options.reconnect_initial;
+  options.executable = SelfExecutable();
+
+  // A child that dies while we write its stdin must not kill the agent.
+  std::signal(SIGPIPE, SIG_IGN);
+  // Children are fork+exec'd at once: gRPC's fork handlers (which would pause its threads
+  // around every fork) are not needed. Read by gRPC when it initialises, i.e. later.
+  ::setenv("GRPC_ENABLE_FORK_SUPPORT", "false", /*overwrite=*/0);
+  WorkerAgent agent(options);
+  g_agent = &agent;
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGINT, OnStopSignal);
+  const int status = agent.Run();
+  g_agent = nullptr;
+  return status;
+}
+
+}  // namespace bertfleet

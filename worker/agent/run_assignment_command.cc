@@ -1,0 +1,226 @@
+// bertfleet-worker run-assignment [--threads N] [--data-root DIR] [--progress-steps N]
+// The agent's child process: trains one bertfleet.v1.Assignment (JSON on stdin) and writes one
+// JSON event per line on stdout (worker/agent/assignment_events.h). Human-readable logs go to
+// stderr, whose tail becomes the failure message when the process dies. SIGTERM stops at the
+// next step boundary.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <c10/util/Exception.h>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "bertfleet/v1/workers.pb.h"
+#include "common/cli/arg_parser.h"
+#include "common/config/job_spec.h"
+#include "common/util/error.h"
+#include "worker/agent/agent_commands.h"
+#include "worker/engine/training_job.h"
+
+namespace bertfleet {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<TrainingJob*> g_job{nullptr};
+
+void OnStopSignal(int signal_number) {
+  // Before the job exists there is nothing to save: stop at once.
+  if (TrainingJob* job = g_job.load()) {
+    job->RequestStop(/*save_checkpoint=*/false);
+  } else {
+    ::_exit(128 + signal_number);
+  }
+}
+
+// The event stream: the real stdout, kept apart from fd 1, which is pointed at stderr so that
+// nothing a library prints can corrupt the protocol.
+class EventWriter {
+ public:
+  EventWriter() {
+    std::fflush(stdout);
+    const int events_fd = ::dup(STDOUT_FILENO);
+    if (events_fd < 0) throw Error("run-assignment: dup(stdout) failed");
+    ::dup2(STDERR_FILENO, STDOUT_FILENO);
+    out_ = ::fdopen(events_fd, "w");
+    if (!out_) throw Error("run-assignment: fdopen failed");
+  }
+  ~EventWriter() {
+    if (out_) std::fclose(out_);
+  }
+  void Write(const nlohmann::json& event) {
+    const std::string line = event.dump() + "\n";
+    std::fwrite(line.data(), 1, line.size(), out_);
+    std::fflush(out_);
+  }
+
+ private:
+  FILE* out_ = nullptr;
+};
+
+nlohmann::json EpochJson(const EpochSummary& summary) {
+  return {{"epoch", summary.epoch},
+          {"global_step", summary.global_step},
+          {"train_loss", summary.train_loss},
+          {"eval_loss", summary.eval_loss},
+          {"eval_accuracy", summary.eval_accuracy},
+          {"eval_f1", summary.eval_f1},
+          {"train_samples_per_second", summary.train_samples_per_second},
+          {"evaluated", summary.evaluated}};
+}
+
+class EventReporter : public TrainingObserver {
+ public:
+  EventReporter(EventWriter& writer, fs::path output_dir, int64_t progress_steps)
+      : writer_(writer), output_dir_(std::move(output_dir)), progress_steps_(progress_steps) {}
+
+  void OnTrainBegin(TrainerState& state) override {
+    writer_.Write({{"event", "started"}, {"global_step", state.global_step}, {"total_steps", state.total_steps}});
+    last_report_ = std::chrono::steady_clock::now();
+  }
+
+  void OnStepEnd(TrainerState& state, const StepStats& stats) override {
+    window_loss_ += stats.loss;
+    window_steps_ += 1;
+    window_examples_ += stats.examples;
+    window_seconds_ += stats.seconds;
+    const auto now = std::chrono::steady_clock::now();
+    const bool due = (progress_steps_ > 0 && state.global_step % progress_steps_ == 0) ||
+                     now - last_report_ >= std::chrono::seconds(2) || state.global_step == state.total_steps;
+    if (due) {
+      writer_.Write({{"event", "progress"},
+                     {"global_step", state.global_step},
+                     {"total_steps", state.total_steps},
+                     {"epoch", state.epoch_index + 1},
+                     {"loss", window_loss_ / double(window_steps_)},
+                     {"samples_per_second", window_seconds_ > 0 ? double(window_examples_) / window_seconds_ : 0.0}});
+      window_loss_ = window_seconds_ = 0;
+      window_steps_ = window_examples_ = 0;
+      last_report_ = now;
+    }
+    ReportCheckpoint(state);
+  }
+
+  void OnEpochEnd(TrainerState& state) override {
+    if (!state.epochs.empty()) {
+      nlohmann::json event = EpochJson(state.epochs.back());
+      event["event"] = "epoch";
+      writer_.Write(event);
+    }
+    ReportCheckpoint(state);
+  }
+
+  void OnTrainEnd(TrainerState& state) override { ReportCheckpoint(state); }
+
+ private:
+  // The scheduler (an earlier observer) has saved by now if this step was a save point.
+  void ReportCheckpoint(const TrainerState& state) {
+    if (output_dir_.empty() || state.global_step == last_checkpoint_step_) return;
+    const fs::path checkpoint = output_dir_ / ("checkpoint-" + std::to_string(state.global_step));
+    std::error_code error;
+    if (!fs::is_directory(checkpoint, error)) return;
+    last_checkpoint_step_ = state.global_step;
+    writer_.Write({{"event", "checkpoint"}, {"global_step", state.global_step}, {"path", checkpoint.string()}});
+  }
+
+  EventWriter& writer_;
+  fs::path output_dir_;
+  int64_t progress_steps_;
+  std::chrono::steady_clock::time_point last_report_;
+  double window_loss_ = 0, window_seconds_ = 0;
+  int64_t window_steps_ = 0, window_examples_ = 0;
+  int64_t last_checkpoint_step_ = -1;
+};
+
+std::string ErrorText(const std::exception& error) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error)) {
+    return torch_error->what_without_backtrace();
+  }
+  return error.what();
+}
+
+}  // namespace
+
+int RunAssignmentCommand(const std::vector<std::string>& args) {
+  ArgParser parser("bertfleet-worker run-assignment");
+  parser.Value("threads", "cap on the job's intra-op threads (0: the job's own setting)")
+      .Value("data-root", "directory that relative `data` and `model` paths resolve in (overrides the assignment's)")
+      .Value("progress-steps", "report progress every N optimizer steps (and at least every 2 s)")
+      .Flag("help", "show this help");
+  parser.Parse(args);
+  if (parser.Has("help")) {
+    std::cout << parser.Usage()
+              << "Reads a bertfleet.v1.Assignment as JSON on stdin; writes one JSON event per line on stdout.\n";
+    return 0;
+  }
+  const long threads = parser.GetInt("threads", 0);
+  const long progress_steps = parser.GetInt("progress-steps", 10);
+
+  EventWriter events;
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGINT, OnStopSignal);
+  try {
+    const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    v1::Assignment assignment;
+    google::protobuf::util::JsonParseOptions json_options;
+    json_options.ignore_unknown_fields = true;
+    const auto parsed = google::protobuf::util::JsonStringToMessage(input, &assignment, json_options);
+    if (!parsed.ok()) throw Error("run-assignment: stdin is not an Assignment: " + std::string(parsed.message()));
+    if (assignment.world_size() > 1) {
+      throw Error("world_size > 1 needs the data-parallel communicator (issue 5)");
+    }
+
+    JobSpec spec = ParseJobSpec(assignment.spec_yaml(), "job " + assignment.job_id());
+    if (!assignment.resume_from().empty()) spec.resume_from_checkpoint = assignment.resume_from();
+    if (threads > 0 && (spec.threads <= 0 || spec.threads > threads)) spec.threads = threads;
+
+    TrainingJobOptions options;
+    options.output_dir = assignment.output_dir();
+    options.data_root = parser.GetOr("data-root", assignment.data_root());
+    options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+
+    TrainingJob job(spec, options);
+    EventReporter reporter(events, options.output_dir, progress_steps);
+    job.AddObserver(&reporter);
+    const TrainingJobResult result = [&] {
+      struct Registration {  // the signal handler sees the job only while it exists
+        explicit Registration(TrainingJob* job) { g_job = job; }
+        ~Registration() { g_job = nullptr; }
+      } registration(&job);
+      return job.Run();
+    }();
+
+    if (result.stopped_early) {
+      events.Write({{"event", "stopped"}, {"global_step", result.state.global_step}});
+      return 3;
+    }
+    nlohmann::json final_metrics = nlohmann::json::object();
+    if (!result.state.epochs.empty()) final_metrics = EpochJson(result.state.epochs.back());
+    final_metrics["global_step"] = result.state.global_step;
+    if (result.final_eval) {
+      final_metrics["eval_loss"] = result.final_eval->loss;
+      final_metrics["eval_accuracy"] = result.final_eval->accuracy;
+      final_metrics["eval_f1"] = result.final_eval->f1;
+      final_metrics["evaluated"] = true;
+    }
+    events.Write({{"event", "finished"}, {"final_metrics", final_metrics}, {"model_dir", result.model_dir.string()}});
+    return 0;
+  } catch (const std::exception& error) {
+    const std::string message = ErrorText(error);
+    std::fprintf(stderr, "bertfleet-worker run-assignment: %s\n", message.c_str());
+    events.Write({{"event", "failed"}, {"message", message}});
+    return 1;
+  }
+}
+
+}  // namespace bertfleet

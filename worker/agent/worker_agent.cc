@@ -1,0 +1,411 @@
+#include "worker/agent/worker_agent.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include "bertfleet/v1/workers.grpc.pb.h"
+#include "common/util/error.h"
+
+namespace bertfleet {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::string HostName() {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return name;
+}
+
+// The last lines of a child's stderr, for a failure message.
+std::string Tail(const std::string& text, size_t max_bytes) {
+  std::string tail = text;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r' || tail.back() == ' ')) tail.pop_back();
+  if (tail.size() > max_bytes) {
+    tail.erase(0, tail.size() - max_bytes);
+    const size_t newline = tail.find('\n');
+    if (newline != std::string::npos && newline + 1 < tail.size()) tail.erase(0, newline + 1);
+    tail = "..." + tail;
+  }
+  return tail;
+}
+
+}  // namespace
+
+struct WorkerAgent::Connection {
+  uint64_t id = 0;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::WorkerService::Stub> stub;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::WorkerMessage, v1::CoordinatorMessage>> stream;
+  std::thread reader;
+  bool registered = false;
+  Clock::time_point started;
+};
+
+WorkerAgent::WorkerAgent(AgentOptions options)
+    : options_(std::move(options)),
+      host_(HostName()),
+      random_(std::random_device{}()),
+      reports_(options_.max_buffered_reports) {
+  if (options_.threads <= 0) options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+WorkerAgent::~WorkerAgent() {
+  if (connection_) CloseConnection("agent exiting");
+  running_.clear();  // SIGKILLs any child still there
+}
+
+void WorkerAgent::Log(const std::string& line) const {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+  std::fprintf(stderr, "%s bertfleet-worker: %s\n", stamp, line.c_str());
+  std::fflush(stderr);
+}
+
+void WorkerAgent::Post(InboxItem item) {
+  {
+    std::lock_guard<std::mutex> lock(inbox_mutex_);
+    inbox_.push_back(std::move(item));
+  }
+  inbox_cv_.notify_one();
+}
+
+void WorkerAgent::ScheduleReconnect() {
+  // Exponential backoff, capped, with jitter in [delay/2, delay] so that a fleet of workers
+  // does not reconnect in lockstep after a coordinator restart.
+  const int64_t base = options_.reconnect_initial.count();
+  int64_t delay = base;
+  for (int i = 0; i < connect_failures_ && delay < options_.reconnect_max.count(); ++i) delay *= 2;
+  delay = std::min<int64_t>(delay, options_.reconnect_max.count());
+  std::uniform_int_distribution<int64_t> jitter(delay / 2, std::max<int64_t>(delay / 2, delay));
+  next_connect_ = Clock::now() + milliseconds(jitter(random_));
+  ++connect_failures_;
+}
+
+void WorkerAgent::StartConnection() {
+  auto connection = std::make_unique<Connection>();
+  connection->id = next_connection_id_++;
+  connection->started = Clock::now();
+  // A fresh channel per attempt: no inherited subchannel backoff, so a restarted coordinator
+  // is found as soon as our own backoff allows.
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  connection->channel =
+      grpc::CreateCustomChannel(options_.coordinator, grpc::InsecureChannelCredentials(), arguments);
+  connection->stub = v1::WorkerService::NewStub(connection->channel);
+
+  v1::WorkerMessage hello;
+  v1::RegisterWorker* reg = hello.mutable_register_();
+  reg->set_protocol_version(v1::PROTOCOL_VERSION_1);
+  reg->set_worker_id(options_.worker_id);
+  reg->set_host(host_);
+  reg->set_device(options_.device);
+  reg->set_threads(options_.threads);
+  reg->set_version(BERTFLEET_VERSION);
+  // Running: the children, and the runs whose `finished` is still in the buffer, so that the
+  // coordinator holds them as this worker's until the replayed report ends them.
+  auto add_running = [reg](const std::string& job_id, int32_t attempt, int32_t rank) {
+    v1::RunningAssignment* entry = reg->add_running();
+    entry->set_job_id(job_id);
+    entry->set_attempt(attempt);
+    entry->set_rank(rank);
+  };
+  for (const auto& [key, run] : running_) add_running(key.job_id, key.attempt, key.rank);
+  for (const v1::WorkerMessage& report : reports_) {
+    if (report.has_finished()) {
+      add_running(report.finished().job_id(), report.finished().attempt(), report.finished().rank());
+    }
+  }
+
+  // The reader thread opens the stream and sends `register`, so a slow or unreachable
+  // coordinator never blocks this thread; this thread writes only after `registered`.
+  Connection* raw = connection.get();
+  raw->reader = std::thread([this, raw, hello] {
+    raw->stream = raw->stub->Connect(&raw->context);
+    if (raw->stream->Write(hello)) {
+      v1::CoordinatorMessage message;
+      while (raw->stream->Read(&message)) {
+        Post({InboxItem::kCoordinatorMessage, raw->id, message, {}, {}, {}});
+        message.Clear();
+      }
+    }
+    Post({InboxItem::kStreamClosed, raw->id, {}, {}, {}, {}});
+  });
+  connection_ = std::move(connection);
+}
+
+void WorkerAgent::CloseConnection(const std::string& why) {
+  if (!connection_) return;
+  std::unique_ptr<Connection> connection = std::move(connection_);
+  connection->context.TryCancel();
+  if (connection->reader.joinable()) connection->reader.join();
+  std::string status_text;
+  if (connection->stream) {
+    const grpc::Status status = connection->stream->Finish();
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+      status_text = " (" + std::to_string(status.error_code()) + ": " + status.error_message() + ")";
+    }
+  }
+  if (connection->registered || !status_text.empty()) {
+    Log("connection to coordinator " + options_.coordinator + " closed: " + why + status_text);
+  }
+  if (connection->registered) connect_failures_ = 0;
+  if (!stop_requested_) ScheduleReconnect();
+}
+
+bool WorkerAgent::Write(const v1::WorkerMessage& message) {
+  if (!connection_ || !connection_->registered) return false;
+  if (connection_->stream->Write(message)) return true;
+  CloseConnection("write failed");
+  return false;
+}
+
+void WorkerAgent::Report(v1::WorkerMessage message) {
+  reports_.Push(std::move(message));
+  Flush();
+}
+
+void WorkerAgent::Flush() {
+  while (!reports_.empty() && connection_ && connection_->registered) {
+    if (!Write(reports_.front())) return;
+    reports_.PopFront();
+  }
+}
+
+void WorkerAgent::OnCoordinatorMessage(const v1::CoordinatorMessage& message) {
+  switch (message.message_case()) {
+    case v1::CoordinatorMessage::kRegistered: {
+      const v1::Registered& registered = message.registered();
+      if (!registered.worker_id().empty()) options_.worker_id = registered.worker_id();
+      heartbeat_interval_ = milliseconds(registered.heartbeat_interval_ms() > 0 ? registered.heartbeat_interval_ms()
+                                                                                 : 2000);
+      connection_->registered = true;
+      connect_failures_ = 0;
+      next_heartbeat_ = Clock::now() + heartbeat_interval_;
+      Log("registered with coordinator " + options_.coordinator + " as " + options_.worker_id + " (" +
+          std::to_string(running_.size()) + " running, " + std::to_string(reports_.size()) +
+          " buffered reports" + (reports_.dropped() ? ", " + std::to_string(reports_.dropped()) + " dropped" : "") +
+          ")");
+      Flush();
+      break;
+    }
+    case v1::CoordinatorMessage::kAssignment:
+      OnAssignment(message.assignment());
+      break;
+    case v1::CoordinatorMessage::kCancel:
+      OnCancel(message.cancel());
+      break;
+    default:
+      Log("ignoring an unknown message from the coordinator");
+  }
+}
+
+void WorkerAgent::OnAssignment(const v1::Assignment& assignment) {
+  const AssignmentKey key{assignment.job_id(), assignment.attempt(), assignment.rank()};
+  if (running_.count(key)) {
+    Log("assignment " + key.Describe() + " is already running");
+    return;
+  }
+  auto fail = [&](const std::string& message) {
+    Log("assignment " + key.Describe() + " failed: " + message);
+    Report(FinishedMessage(key, false, false, message, nullptr, ""));
+  };
+  if (assignment.world_size() > 1) return fail("world_size > 1 needs the data-parallel communicator (issue 5)");
+
+  std::string input;
+  google::protobuf::util::JsonPrintOptions json_options;
+  json_options.preserve_proto_field_names = true;
+  const auto printed = google::protobuf::util::MessageToJsonString(assignment, &input, json_options);
+  if (!printed.ok()) return fail("cannot encode the assignment: " + std::string(printed.message()));
+
+  std::vector<std::string> argv = {options_.executable, "run-assignment", "--threads",
+                                   std::to_string(options_.threads), "--progress-steps",
+                                   std::to_string(options_.progress_steps)};
+  if (!options_.data_root.empty()) {
+    argv.push_back("--data-root");
+    argv.push_back(options_.data_root);
+  }
+  RunningAssignment run;
+  run.key = key;
+  try {
+    run.child = std::make_unique<ChildProcess>(
+        argv, input, [this, key](const std::string& line) { Post({InboxItem::kChildLine, 0, {}, key, line, {}}); },
+        [this, key](const ChildExit& exit) { Post({InboxItem::kChildExit, 0, {}, key, {}, exit}); });
+  } catch (const std::exception& error) {
+    return fail(std::string("cannot start the training process: ") + error.what());
+  }
+  Log("assignment " + key.Describe() + ": training in process " + std::to_string(run.child->pid()));
+  running_.emplace(key, std::move(run));
+}
+
+void WorkerAgent::OnCancel(const v1::CancelAssignment& cancel) {
+  bool found = false;
+  for (auto& [key, run] : running_) {
+    if (key.job_id != cancel.job_id() || (cancel.attempt() != 0 && key.attempt != cancel.attempt())) continue;
+    found = true;
+    if (run.cancel_requested) continue;
+    run.cancel_requested = true;
+    run.cancel_reason = cancel.reason().empty() ? "cancelled" : cancel.reason();
+    run.kill_deadline = Clock::now() + options_.cancel_grace;
+    run.child->Signal(SIGTERM);
+    Log("assignment " + key.Describe() + ": cancelling (" + run.cancel_reason + ")");
+  }
+  if (!found) {
+    Log("cancel for " + cancel.job_id() + " attempt " + std::to_string(cancel.attempt()) +
+        ": not running here (already finished)");
+  }
+}
+
+void WorkerAgent::OnChildLine(const AssignmentKey& key, const std::string& line) {
+  auto it = running_.find(key);
+  if (it == running_.end()) return;
+  nlohmann::json event = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!event.is_object() || !event.contains("event")) {
+    Log("assignment " + key.Describe() + ": unexpected output: " + line);
+    return;
+  }
+  const std::string kind = event.value("event", "");
+  if (kind == "finished" || kind == "failed" || kind == "stopped") {
+    it->second.terminal_event = std::move(event);
+    return;
+  }
+  if (it->second.cancel_requested) return;  // the coordinator no longer wants this run's numbers
+  if (kind == "started") Log("assignment " + key.Describe() + ": started");
+  if (kind == "epoch") {
+    Log("assignment " + key.Describe() + ": epoch " + std::to_string(event.value("epoch", int64_t{0})) +
+        " train_loss " + std::to_string(event.value("train_loss", 0.0)) + " eval_accuracy " +
+        std::to_string(event.value("eval_accuracy", 0.0)));
+  }
+  if (auto report = ReportFromEvent(key, event)) Report(std::move(*report));
+}
+
+void WorkerAgent::OnChildExit(const AssignmentKey& key, const ChildExit& exit) {
+  auto it = running_.find(key);
+  if (it == running_.end()) return;
+  RunningAssignment& run = it->second;
+  const nlohmann::json& terminal = run.terminal_event;
+  const std::string kind = terminal.is_object() ? terminal.value("event", "") : "";
+  v1::WorkerMessage message;
+  if (kind == "finished") {
+    const v1::EpochMetrics metrics = EpochMetricsFromJson(terminal.value("final_metrics", nlohmann::json::object()));
+    message = FinishedMessage(key, true, false, "", &metrics, terminal.value("model_dir", ""));
+    Log("assignment " + key.Describe() + ": succeeded");
+  } else if (run.cancel_requested) {
+    message = FinishedMessage(key, false, true, run.cancel_reason, nullptr, "");
+    Log("assignment " + key.Describe() + ": cancelled (training process " + exit.Describe() + ")");
+  } else {
+    std::string text;
+    if (kind == "failed") {
+      text = terminal.value("message", "training failed");
+    } else if (kind == "stopped") {
+      text = "training process stopped by a signal at step " +
+             std::to_string(terminal.value("global_step", int64_t{0}));
+    } else {
+      text = "training process " + exit.Describe();
+      const std::string tail = Tail(exit.stderr_tail, 1500);
+      if (!tail.empty()) text += ": " + tail;
+    }
+    message = FinishedMessage(key, false, false, text, nullptr, "");
+    Log("assignment " + key.Describe() + " failed: " + text);
+  }
+  running_.erase(it);  // joins the finished reader thread
+  Report(std::move(message));
+}
+
+int WorkerAgent::Run() {
+  Log("agent for coordinator " + options_.coordinator + " (device " + options_.device + ", " +
+      std::to_string(options_.threads) + " threads)");
+  next_connect_ = Clock::now();
+  while (!stop_requested_) {
+    const auto now = Clock::now();
+    if (!connection_ && now >= next_connect_) StartConnection();
+    if (connection_ && !connection_->registered && now - connection_->started > options_.register_timeout) {
+      CloseConnection("no reply to register within " + std::to_string(options_.register_timeout.count()) + " ms");
+    }
+    if (connection_ && connection_->registered && now >= next_heartbeat_) {
+      v1::WorkerMessage heartbeat;
+      heartbeat.mutable_heartbeat();
+      next_heartbeat_ = now + heartbeat_interval_;
+      Write(heartbeat);
+    }
+    for (auto& [key, run] : running_) {
+      if (run.cancel_requested && !run.killed && now >= run.kill_deadline) {
+        Log("assignment " + key.Describe() + ": still running " + std::to_string(options_.cancel_grace.count()) +
+            " ms after SIGTERM, sending SIGKILL");
+        run.child->Signal(SIGKILL);
+        run.killed = true;
+      }
+    }
+
+    std::deque<InboxItem> items;
+    {
+      std::unique_lock<std::mutex> lock(inbox_mutex_);
+      inbox_cv_.wait_for(lock, milliseconds(100), [this] { return !inbox_.empty(); });
+      items.swap(inbox_);
+    }
+    for (InboxItem& item : items) {
+      switch (item.kind) {
+        case InboxItem::kCoordinatorMessage:
+          if (connection_ && connection_->id == item.connection) OnCoordinatorMessage(item.message);
+          break;
+        case InboxItem::kStreamClosed:
+          if (connection_ && connection_->id == item.connection) CloseConnection("stream ended");
+          break;
+        case InboxItem::kChildLine:
+          OnChildLine(item.key, item.line);
+          break;
+        case InboxItem::kChildExit:
+          OnChildExit(item.key, item.exit);
+          break;
+      }
+    }
+  }
+
+  // Shutdown: stop the children (SIGTERM, then SIGKILL after the grace period) and report them.
+  Log("stopping");
+  for (auto& [key, run] : running_) {
+    run.cancel_requested = true;
+    run.cancel_reason = "worker " + options_.worker_id + " shut down";
+    run.child->Signal(SIGTERM);
+  }
+  const auto deadline = Clock::now() + options_.cancel_grace;
+  while (!running_.empty()) {
+    if (Clock::now() >= deadline) {
+      for (auto& [key, run] : running_) run.child->Signal(SIGKILL);
+    }
+    std::deque<InboxItem> items;
+    {
+      std::unique_lock<std::mutex> lock(inbox_mutex_);
+      inbox_cv_.wait_for(lock, milliseconds(100), [this] { return !inbox_.empty(); });
+      items.swap(inbox_);
+    }
+    for (InboxItem& item : items) {
+      if (item.kind == InboxItem::kChildExit) {
+        // A stopped worker's run failed (so the coordinator retries it elsewhere), not cancelled.
+        auto it = running_.find(item.key);
+        if (it == running_.end()) continue;
+        Report(FinishedMessage(item.key, false, false, it->second.cancel_reason, nullptr, ""));
+        running_.erase(it);
+      } else if (item.kind == InboxItem::kChildLine) {
+        OnChildLine(item.key, item.line);
+      }
+    }
+  }
+  if (connection_) CloseConnection("agent stopped");
+  return 0;
+}
+
+}  // namespace bertfleet

@@ -1,0 +1,107 @@
+#pragma once
+// The worker agent: keeps one WorkerService.Connect stream to the coordinator (register,
+// heartbeats, reports), reconnecting with capped, jittered exponential backoff whenever the
+// stream breaks or the coordinator is down; runs every assignment in a `run-assignment` child
+// process (a crash fails the assignment, never the agent); cancels with SIGTERM, then SIGKILL
+// after a grace period. Reports made while the coordinator is unreachable are buffered (bounded)
+// and replayed after the next registration, which lists the assignments still running.
+//
+// One thread (Run's) owns all state and does every write on the stream; the stream reader and
+// the child readers only post to its inbox.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "bertfleet/v1/workers.pb.h"
+#include "worker/agent/assignment_events.h"
+#include "worker/agent/child_process.h"
+#include "worker/agent/report_buffer.h"
+
+namespace bertfleet {
+
+struct AgentOptions {
+  std::string coordinator;  // host:port
+  std::string device = "cpu";
+  int threads = 0;           // 0: every core
+  std::string worker_id;     // empty: the coordinator assigns one (kept across reconnects)
+  std::string data_root;     // overrides Assignment.data_root when set
+  std::string executable;    // this binary, for the run-assignment children
+  int64_t progress_steps = 10;
+  std::chrono::milliseconds cancel_grace{3000};       // SIGTERM -> SIGKILL
+  std::chrono::milliseconds reconnect_initial{200};
+  std::chrono::milliseconds reconnect_max{5000};
+  std::chrono::milliseconds register_timeout{10000};  // no `registered` reply: reconnect
+  size_t max_buffered_reports = 10000;
+};
+
+class WorkerAgent {
+ public:
+  explicit WorkerAgent(AgentOptions options);
+  ~WorkerAgent();
+
+  // Runs until Stop(); then stops the running assignments (reported as failed) and returns 0.
+  int Run();
+  // Async-signal-safe.
+  void Stop() { stop_requested_ = true; }
+
+ private:
+  struct Connection;
+  struct RunningAssignment {
+    AssignmentKey key;
+    std::unique_ptr<ChildProcess> child;
+    bool cancel_requested = false;
+    std::string cancel_reason;
+    bool killed = false;
+    std::chrono::steady_clock::time_point kill_deadline;
+    nlohmann::json terminal_event;  // finished / failed / stopped, as the child said
+  };
+  struct InboxItem {
+    enum Kind { kCoordinatorMessage, kStreamClosed, kChildLine, kChildExit } kind;
+    uint64_t connection = 0;
+    v1::CoordinatorMessage message;
+    AssignmentKey key;
+    std::string line;
+    ChildExit exit;
+  };
+
+  void Post(InboxItem item);
+  void StartConnection();
+  void CloseConnection(const std::string& why);
+  void OnCoordinatorMessage(const v1::CoordinatorMessage& message);
+  void OnAssignment(const v1::Assignment& assignment);
+  void OnCancel(const v1::CancelAssignment& cancel);
+  void OnChildLine(const AssignmentKey& key, const std::string& line);
+  void OnChildExit(const AssignmentKey& key, const ChildExit& exit);
+  void Report(v1::WorkerMessage message);
+  void Flush();
+  bool Write(const v1::WorkerMessage& message);
+  void ScheduleReconnect();
+  void Log(const std::string& line) const;
+
+  AgentOptions options_;
+  std::string host_;
+  std::atomic<bool> stop_requested_{false};
+
+  std::mutex inbox_mutex_;
+  std::condition_variable inbox_cv_;
+  std::deque<InboxItem> inbox_;
+
+  std::unique_ptr<Connection> connection_;
+  uint64_t next_connection_id_ = 1;
+  int connect_failures_ = 0;
+  std::chrono::steady_clock::time_point next_connect_;
+  std::chrono::milliseconds heartbeat_interval_{2000};
+  std::chrono::steady_clock::time_point next_heartbeat_;
+  std::mt19937_64 random_;
+
+  std::map<AssignmentKey, RunningAssignment> running_;
+  ReportBuffer reports_;
+};
+
+}  // namespace bertfleet
