@@ -2,6 +2,7 @@
 bench/compare_hf.py measures bertfleet against. Prints one JSON line per epoch."""
 import argparse
 import csv
+import dataclasses
 import json
 import resource
 import sys
@@ -88,10 +89,16 @@ def main():
     keys = ["learning_rate", "weight_decay", "num_train_epochs", "per_device_train_batch_size",
             "per_device_eval_batch_size", "warmup_ratio", "warmup_steps", "lr_scheduler_type", "seed",
             "bf16", "group_by_length", "max_grad_norm", "gradient_accumulation_steps", "max_steps"]
+    # Spec keys this transformers' TrainingArguments no longer has (v5 dropped some) are reported
+    # and left out rather than failing the run.
+    known = {field.name for field in dataclasses.fields(TrainingArguments)}
+    dropped = [k for k in keys if k in spec and k not in known]
+    if dropped:
+        print(f"hf_trainer_run.py: TrainingArguments has no {dropped}: left out", file=sys.stderr)
     training_args = TrainingArguments(output_dir=args.output, eval_strategy="epoch", save_strategy="no",
                                       logging_strategy="epoch", report_to=[], use_cpu=device != "cuda",
                                       dataloader_num_workers=0, disable_tqdm=True,
-                                      **{k: spec[k] for k in keys if k in spec})
+                                      **{k: spec[k] for k in keys if k in spec and k in known})
     timer = EpochTimer(cuda=device == "cuda")
     trainer = Trainer(model=model, args=training_args, train_dataset=train, eval_dataset=validation,
                       data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics, callbacks=[timer])

@@ -221,11 +221,16 @@ def test_cancel_stops_both_workers_within_5s_and_they_take_the_next_jobs(fleet):
     children = fleet.training_processes()
     assert sorted(len(pids) for pids in children.values()) == [1, 1], children
     assert {w for j in (first, second) for w in fleet.job(j).worker_ids} == {"w1", "w2"}
+    # One training process is hung (stopped): its agent must escalate from SIGTERM to SIGKILL.
+    os.kill(children["w1"][0], signal.SIGSTOP)
 
     start = time.monotonic()
-    for job_id in (first, second):
-        result = fleet.cli("cancel", job_id)
-        assert result.returncode == 0, result.stderr
+    cancels = [subprocess.Popen([str(fleet.cli_binary), "--coordinator", fleet.coordinator.address, "cancel", job_id],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for job_id in (first, second)]
+    for cancel in cancels:
+        out, err = cancel.communicate(timeout=10)
+        assert cancel.returncode == 0 and "CANCELLED" in out, out + err
     for job_id in (first, second):
         job = fleet.wait_state(job_id, "CANCELLED", timeout=5)
         assert "not confirmed" not in job.message, job.message  # every worker confirmed the stop
@@ -274,6 +279,14 @@ def write(fleet, name, text):
     return path
 
 
+def test_data_parallel_assignments_are_refused_clearly(fleet):
+    job_id = fleet.submit(tiny_job(epochs=1) + "world_size: 2\n", "two-ranks")
+    job = fleet.wait_state(job_id, "FAILED", timeout=30)
+    assert set(job.worker_ids) == {"w1", "w2"}
+    assert "world_size > 1 needs the data-parallel communicator (issue 5)" in job.message, job.message
+    wait_for(lambda: fleet.idle_workers() == {"w1", "w2"}, 5, "both workers idle")
+
+
 def test_coordinator_sigkill_and_restart_keeps_everything_and_runs_queued_jobs(fleet):
     jobs = fleet.pb.jobs
     fleet.wait_state(fleet.submit(tiny_job(epochs=1), "before-restart"), "SUCCEEDED")
@@ -283,7 +296,7 @@ def test_coordinator_sigkill_and_restart_keeps_everything_and_runs_queued_jobs(f
     assert len(finished) == len(before) >= 1
 
     # Both workers busy (a few seconds each), two more jobs queued behind them.
-    running = [fleet.submit(tiny_job(train=-1, epochs=1), f"busy-{i}") for i in range(2)]
+    running = [fleet.submit(tiny_job(train=400, epochs=1), f"busy-{i}") for i in range(2)]
     for job_id in running:
         fleet.wait_state(job_id, "RUNNING", timeout=60)
     queued = [fleet.submit(tiny_job(epochs=1), f"queued-{i}") for i in range(2)]

@@ -143,6 +143,14 @@ def test_pytorch_model_bin_loads(tmp_path, parity_tool):
     model, _ = load_hf(tmp_path / "bin")
     assert_parity(load_file(str(tmp_path / "out.safetensors")), *hf_forward_backward(model, batch))
 
+    # The pre-1.6 (non-zip) torch.save format is not readable by LibTorch: a clear error.
+    torch.save(model.state_dict(), str(tmp_path / "bin" / "pytorch_model.bin"), _use_new_zipfile_serialization=False)
+    result = subprocess.run([str(parity_tool), "grad", tmp_path / "bin", tmp_path / "batch.safetensors",
+                             tmp_path / "legacy.safetensors"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert str(tmp_path / "bin" / "pytorch_model.bin") in result.stderr
+    assert "legacy pickle checkpoints are not supported" in result.stderr
+
 
 @pytest.fixture(scope="module")
 def minilm_with_classifier(minilm_dir, tmp_path_factory, parity_tool):

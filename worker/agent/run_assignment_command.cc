@@ -129,6 +129,9 @@ class EventReporter : public TrainingObserver {
     const fs::path checkpoint = output_dir_ / ("checkpoint-" + std::to_string(state.global_step));
     std::error_code error;
     if (!fs::is_directory(checkpoint, error)) return;
+    // One left by an earlier attempt in the same output directory is not news.
+    const auto written = fs::last_write_time(checkpoint, error);
+    if (error || written < started_) return;
     last_checkpoint_step_ = state.global_step;
     writer_.Write({{"event", "checkpoint"}, {"global_step", state.global_step}, {"path", checkpoint.string()}});
   }
@@ -136,6 +139,7 @@ class EventReporter : public TrainingObserver {
   EventWriter& writer_;
   fs::path output_dir_;
   int64_t progress_steps_;
+  fs::file_time_type started_ = fs::file_time_type::clock::now();
   std::chrono::steady_clock::time_point last_report_;
   double window_loss_ = 0, window_seconds_ = 0;
   int64_t window_steps_ = 0, window_examples_ = 0;

@@ -50,11 +50,13 @@ int main(int argc, char** argv) {
   }
   std::function<int(const bertfleet::CommandArgs&)> run;
   bertfleet::CommandArgs args(argv + 2, argv + argc);
+  const char* name = argv[1];
 #ifdef BERTFLEET_SERVICES
   // `bertfleet-worker --coordinator ADDR ...` is the agent; run-assignment is its (hidden) child.
   if (!std::strncmp(argv[1], "--", 2)) {
     run = bertfleet::RunAgentCommand;
     args.insert(args.begin(), argv[1]);
+    name = "agent";
   } else if (!std::strcmp(argv[1], "run-assignment")) {
     run = bertfleet::RunAssignmentCommand;
   }
@@ -71,10 +73,10 @@ int main(int argc, char** argv) {
   try {
     return run(args);
   } catch (const bertfleet::Error& error) {
-    std::cerr << "bertfleet-worker " << argv[1] << ": " << error.what() << "\n";
+    std::cerr << "bertfleet-worker " << name << ": " << error.what() << "\n";
     return 1;
   } catch (const std::exception& error) {
-    std::cerr << "bertfleet-worker " << argv[1] << ": internal error: " << error.what() << "\n";
+    std::cerr << "bertfleet-worker " << name << ": internal error: " << error.what() << "\n";
     return 1;
   }
 }

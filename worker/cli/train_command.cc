@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "common/cli/arg_parser.h"
@@ -54,14 +55,20 @@ int RunTrainCommand(const CommandArgs& args) {
     if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
   };
 
-  // `device: cuda` in a CUDA build: a 1-rank NCCL group, the collectives of multi-GPU runs.
+  // `device: cuda` in a CUDA build: a 1-rank NCCL group, the collectives of multi-GPU runs
+  // (BERTFLEET_NCCL=0 falls back to the in-process communicator, for machines where NCCL fails).
   std::unique_ptr<Communicator> device_communicator;
 #ifdef BERTFLEET_CUDA
   if (spec.device == "cuda") {
-    auto nccl = MakeSingleRankDeviceCommunicator(torch::Device(torch::kCUDA, 0), kDefaultNcclTimeout);
-    options.log("communicator: nccl (" + nccl->Describe() + ")");
-    device_communicator = std::move(nccl);
-    options.communicator = device_communicator.get();
+    const char* nccl_setting = std::getenv("BERTFLEET_NCCL");
+    if (nccl_setting != nullptr && std::string(nccl_setting) == "0") {
+      options.log("communicator: single process (BERTFLEET_NCCL=0)");
+    } else {
+      auto nccl = MakeSingleRankDeviceCommunicator(torch::Device(torch::kCUDA, 0), kDefaultNcclTimeout);
+      options.log("communicator: nccl (" + nccl->Describe() + ")");
+      device_communicator = std::move(nccl);
+      options.communicator = device_communicator.get();
+    }
   }
 #endif
 

@@ -1,8 +1,6 @@
 #include "worker/engine/bert_model.h"
 
 #include <cmath>
-#include <limits>
-#include <set>
 
 #include "common/util/error.h"
 #include "worker/engine/attention_softmax.h"
@@ -212,12 +210,9 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   // Rows of the packed layout: real tokens plus each sequence's first token (read by the pooler,
   // computed by Hugging Face even when masked).
   torch::Tensor keep = mask.ne(0);
-  const int64_t real_tokens = keep.sum().item<int64_t>();
-  const bool first_token_masked = !keep.select(1, 0).all().item<bool>();
   keep.select(1, 0).fill_(true);
   const torch::Tensor counts = keep.sum(1);  // [batch] kept tokens per sequence
-  const int64_t tokens = first_token_masked ? counts.sum().item<int64_t>() : real_tokens;
-  const bool packed = L.packing && tokens < total;
+  const bool packed = L.packing && counts.sum().item<int64_t>() < total;
 
   torch::Tensor index;  // [tokens] positions in the flattened [batch * seq] layout
   torch::Tensor first_rows;  // [batch] row of each sequence's first token in the packed layout
