@@ -40,7 +40,7 @@ def run(command, env=None):
         stdout, stderr = out.read().decode(), err.read().decode()
     if process.returncode != 0:
         sys.exit(f"{command[0]} failed:\n{stderr[-4000:]}")
-    epochs = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    epochs = [json.loads(line) for line in stdout.splitlines() if line.startswith('{"')]
     return epochs, wall, usage.ru_maxrss / 1024
 
 

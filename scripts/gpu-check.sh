@@ -18,7 +18,9 @@
 # GPU_CHECK_SKIP_RUN=1 (stop after the build: a dry run on a machine without a GPU),
 # GPU_CHECK_TORCH_CMAKE (LibTorch's share/cmake instead of asking python's torch),
 # GPU_CHECK_EXTRA_LINK_FLAGS (e.g. -Wl,--allow-shlib-undefined for a dry run without the nvidia
-# runtime libraries), GPU_CHECK_MAX_STEPS (cap both trainings; default: the full epoch).
+# runtime libraries), GPU_CHECK_MAX_STEPS (cap both trainings; default: the full epoch),
+# GPU_CHECK_SET ("key=value ..." job-spec overrides for both trainings) and GPU_CHECK_DEVICE=cpu
+# (a rehearsal of the run stages without a GPU: no NCCL stage, both trainings on the CPU).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +32,11 @@ PYTHON="${PYTHON:-python3}"
 JOBS="${GPU_CHECK_JOBS:-$(nproc 2>/dev/null || echo 8)}"
 SKIP_RUN="${GPU_CHECK_SKIP_RUN:-0}"
 MAX_STEPS="${GPU_CHECK_MAX_STEPS:--1}"
+DEVICE="${GPU_CHECK_DEVICE:-cuda}"
+SETS=()
+for assignment in ${GPU_CHECK_SET:-}; do SETS+=(--set "$assignment"); done
 MULTIARCH=x86_64-linux-gnu
+export PYTHONUNBUFFERED=1
 
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT"
@@ -66,9 +72,8 @@ finish() {
     echo "gpu-check: FAILED in stage '$STAGE' (exit code $code) after $(elapsed "$SCRIPT_START")s"
     [ ${#TIMINGS[@]} -gt 0 ] && printf '  done before: %s\n' "${TIMINGS[@]}"
   fi
-  if [ -n "${OUT:-}" ] && [ -d "$WORK" ]; then  # the raw outputs, for a look after the machine is gone
-    mkdir -p "$OUT/gpu-check-files"
-    cp -f "$WORK"/*.log "$WORK"/*.json "$WORK"/*.stderr "$WORK"/*.yaml "$OUT/gpu-check-files/" 2>/dev/null || true
+  if [ -n "${OUT:-}" ] && [ -d "$WORK" ]; then  # the raw outputs in one file, for after the machine is gone
+    (cd "$WORK" && tar -czf "$OUT/gpu-check-files.tar.gz" --ignore-failed-read *.log *.json *.stderr *.yaml 2>/dev/null) || true
   fi
   if [ -n "${TEE_PID:-}" ]; then
     exec 1>&- 2>&-
@@ -109,8 +114,13 @@ if [ -n "${GPU_CHECK_TORCH_CMAKE:-}" ]; then
 else
   "$PYTHON" - <<'EOF' || die "python's torch is missing or broken"
 import torch
+try:
+    nccl = torch.cuda.nccl.version()
+    nccl = ".".join(map(str, nccl)) if isinstance(nccl, tuple) else str(nccl)
+except Exception as error:
+    nccl = f"? ({error})"
 print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, cuda available: {torch.cuda.is_available()}, "
-      f"devices: {torch.cuda.device_count()}, NCCL {'.'.join(map(str, torch.cuda.nccl.version())) if torch.cuda.is_available() else '?'}")
+      f"devices: {torch.cuda.device_count()}, torch's NCCL {nccl}")
 try:
     import transformers
     print(f"transformers {transformers.__version__}")
@@ -133,6 +143,15 @@ echo "CUDA toolkit: $CUDA_ROOT ($("$CUDA_ROOT/bin/nvcc" --version | grep -o 'rel
 CXX_COMPILER="${CXX:-$(command -v c++ || command -v g++ || true)}"
 [ -n "$CXX_COMPILER" ] || die "no C++ compiler (c++/g++)"
 echo "C++ compiler: $CXX_COMPILER ($("$CXX_COMPILER" --version | head -1))"
+
+# pip's CUDA libraries beside torch (site-packages/nvidia/*/lib): the linker needs them to check
+# libtorch_cuda.so's own dependencies (cusparseLt, cufile, nvshmem, ...), which its RPATH finds
+# at run time. --allow-shlib-undefined keeps a missing one from failing the link: the run stages
+# would then report it.
+SITE_PACKAGES="$(cd "$TORCH_CMAKE/../../.." && pwd)"
+NVIDIA_LIB_DIRS="$( (ls -d "$SITE_PACKAGES"/nvidia/*/lib 2>/dev/null || true) | paste -sd: -)"
+LINK_FLAGS="-Wl,--allow-shlib-undefined${NVIDIA_LIB_DIRS:+ -Wl,-rpath-link,$NVIDIA_LIB_DIRS}${GPU_CHECK_EXTRA_LINK_FLAGS:+ $GPU_CHECK_EXTRA_LINK_FLAGS}"
+echo "pip CUDA libraries: ${NVIDIA_LIB_DIRS:-none found beside torch}"
 
 # ---------------------------------------------------------------------------------------------
 stage unpack "carried .debs into $PREFIX, build tools from wheels"
@@ -194,7 +213,7 @@ export PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"  # no .cu files; keeps detection quiet
 export PATH="$CUDA_ROOT/bin:$PATH"
 mkdir -p "$WORK"
-rm -rf "$BUILD"
+[ "${GPU_CHECK_KEEP_BUILD:-0}" = 1 ] || rm -rf "$BUILD"  # KEEP_BUILD=1: incremental, for local retries
 "$CMAKE" -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_MAKE_PROGRAM="$NINJA" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_COMPILER="$CXX_COMPILER" \
   -DBERTFLEET_CUDA=ON -DBERTFLEET_SERVICES=OFF -DBERTFLEET_TESTS=OFF -DBERTFLEET_DOWNLOADS=OFF \
@@ -206,7 +225,7 @@ rm -rf "$BUILD"
   -DOPENSSL_CRYPTO_LIBRARY="$PREFIX/usr/lib/$MULTIARCH/libcrypto.so" \
   -DOPENSSL_SSL_LIBRARY="$PREFIX/usr/lib/$MULTIARCH/libssl.so" \
   -DCMAKE_CXX_FLAGS="-isystem $PREFIX/usr/include/$MULTIARCH" \
-  -DCMAKE_EXE_LINKER_FLAGS="${GPU_CHECK_EXTRA_LINK_FLAGS:-}" \
+  -DCMAKE_EXE_LINKER_FLAGS="$LINK_FLAGS" \
   -DPKG_CONFIG_EXECUTABLE="$PKGCONF" \
   -DCUDAToolkit_ROOT="$CUDA_ROOT" -DCUDA_TOOLKIT_ROOT_DIR="$CUDA_ROOT" \
   -DCMAKE_CUDA_COMPILER="$CUDA_ROOT/bin/nvcc" \
@@ -232,11 +251,21 @@ fi
 stage nccl "nccl_group on the GPU: 1-rank group, collectives, join timeout"
 # One host, one process per group: NCCL's bootstrap over loopback needs no network set-up.
 export NCCL_SOCKET_IFNAME="${NCCL_SOCKET_IFNAME:-lo}" NCCL_DEBUG="${NCCL_DEBUG:-WARN}"
-timeout 120 "$BUILD/nccl_group_link_check" || die "nccl_group_link_check failed"
+NCCL_OK=1
+if [ "$DEVICE" != cuda ]; then
+  echo "GPU_CHECK_DEVICE=$DEVICE: a rehearsal without a GPU, NCCL not run"
+elif ! timeout 60 "$BUILD/nccl_group_link_check"; then
+  NCCL_OK=0
+  echo "gpu-check: NCCL FAILED on this machine; the trainings below run without it (BERTFLEET_NCCL=0)"
+  echo "           and the check ends FAILED after them"
+fi
 # Joining a 2-rank group alone must end in an Error after its 2 s timeout (ncclCommAbort of an
 # initialising communicator). Informative: a failure here does not stop the check.
-timeout 60 "$BUILD/nccl_group_link_check" --timeout-check | grep "timeout check" ||
-  echo "timeout check: FAILED or hung (exit ${PIPESTATUS[0]}); not fatal"
+if [ "$NCCL_OK" = 1 ] && [ "$DEVICE" = cuda ]; then
+  timeout 30 "$BUILD/nccl_group_link_check" --timeout-check | grep "timeout check" ||
+    echo "timeout check: FAILED or hung (exit ${PIPESTATUS[0]}); not fatal"
+fi
+[ "$NCCL_OK" = 1 ] || export BERTFLEET_NCCL=0
 
 # ---------------------------------------------------------------------------------------------
 stage model "random bert-base-uncased-sized model + MRPC data"
@@ -251,7 +280,7 @@ model_dir, tokenizer_dir = sys.argv[1], sys.argv[2]
 torch.manual_seed(0)
 config = BertConfig(num_labels=2)  # bert-base-uncased: 12 layers, 768 hidden, vocab 30522
 model = BertForSequenceClassification(config)
-model.save_pretrained(model_dir, safe_serialization=True)
+model.save_pretrained(model_dir)  # safetensors (transformers 4.x default, 5.x only format)
 for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json"]:
     shutil.copy(f"{tokenizer_dir}/{name}", f"{model_dir}/{name}")
 print(f"{model_dir}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters")
@@ -269,7 +298,7 @@ max_steps: $MAX_STEPS
 per_device_train_batch_size: 16
 per_device_eval_batch_size: 16
 bf16: true
-device: cuda
+device: $DEVICE
 eval_strategy: epoch
 save_strategy: "no"
 seed: 42
@@ -277,19 +306,21 @@ EOF
 cat "$JOB"
 
 # ---------------------------------------------------------------------------------------------
-stage bertfleet "bertfleet-worker train (1 epoch MRPC, bf16, cuda, NCCL world size 1)"
+stage bertfleet "bertfleet-worker train (1 epoch MRPC, bf16, $DEVICE, NCCL world size 1)"
 rm -rf "$WORK/bertfleet-out"
-timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-out" --json \
+timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-out" --json "${SETS[@]}" \
   > "$WORK/bertfleet.json" 2> "$WORK/bertfleet.stderr" || { tail -40 "$WORK/bertfleet.stderr"; die "bertfleet-worker train failed"; }
 cat "$WORK/bertfleet.stderr" "$WORK/bertfleet.json"
-grep -q "^communicator: nccl" "$WORK/bertfleet.stderr" || die "no 'communicator: nccl' line in the train log"
+if [ "$NCCL_OK" = 1 ] && [ "$DEVICE" = cuda ]; then
+  grep -q "^communicator: nccl" "$WORK/bertfleet.stderr" || die "no 'communicator: nccl' line in the train log"
+fi
 epoch_rate "$WORK/bertfleet.json" >/dev/null ||
   die "no epoch row with train_samples_per_second in the output"
 
 # ---------------------------------------------------------------------------------------------
 stage bertfleet-padded "bertfleet-worker train again with BERTFLEET_PACKING=0 (padded layout; informative, not fatal)"
 rm -rf "$WORK/bertfleet-padded-out"
-if BERTFLEET_PACKING=0 timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-padded-out" --json \
+if BERTFLEET_PACKING=0 timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-padded-out" --json "${SETS[@]}" \
     > "$WORK/bertfleet-padded.json" 2> "$WORK/bertfleet-padded.stderr"; then
   cat "$WORK/bertfleet-padded.json"
 else
@@ -299,7 +330,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-stage hf "Hugging Face Trainer, same job, same GPU"
+stage hf "Hugging Face Trainer, same job, same device ($DEVICE)"
 HF_PYTHONPATH=""
 if ! "$PYTHON" -c 'import accelerate' 2>/dev/null; then
   echo "accelerate is missing: installing the carried wheel into $WORK/pysite"
@@ -312,7 +343,7 @@ fi
 rm -rf "$WORK/hf-out"
 PYTHONPATH="$HF_PYTHONPATH${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false \
   timeout 300 "$PYTHON" "$ROOT/bench/hf_trainer_run.py" --job "$JOB" --model-dir "$MODEL" --data-dir "$DATA/mrpc" \
-  --output "$WORK/hf-out" --device cuda > "$WORK/hf.json" 2> "$WORK/hf.stderr" ||
+  --output "$WORK/hf-out" --device "$DEVICE" "${SETS[@]}" > "$WORK/hf.json" 2> "$WORK/hf.stderr" ||
   { tail -60 "$WORK/hf.stderr"; die "hf_trainer_run.py failed"; }
 tail -15 "$WORK/hf.stderr"
 cat "$WORK/hf.json"
@@ -342,4 +373,9 @@ if padded:
     print(f"bertfleet-padded/hf samples/s ratio: {padded['train_samples_per_second'] / hf['train_samples_per_second']:.2f}")
 EOF
 printf '  %s\n' "${TIMINGS[@]}"
+if [ "$NCCL_OK" != 1 ]; then
+  STAGE=nccl
+  echo "gpu-check: FAILED: NCCL did not work here (stage nccl above); the trainings ran without it"
+  exit 1
+fi
 echo "gpu-check: ok in $(elapsed "$SCRIPT_START")s"

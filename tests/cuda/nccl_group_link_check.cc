@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     auto start = Clock::now();
     bool ok = true;
     {
-      NcclGroup group(NcclGroup::NewUniqueId(), 0, 1, 0, std::chrono::seconds(60));
+      NcclGroup group(NcclGroup::NewUniqueId(), 0, 1, 0, std::chrono::seconds(30));
       std::printf("1-rank group joined in %.0f ms\n", MillisecondsSince(start));
       start = Clock::now();
       ok = RoundTrip<float>(group, NcclDataType::kFloat32, stream) && ok;

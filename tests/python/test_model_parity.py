@@ -1,6 +1,6 @@
 """Numerical parity of bertfleet's BertForSequenceClassification with transformers'.
 
-Drives tests/tools/model_parity_tool (built as build/tests/model_parity_tool): it loads a model
+Drives tests/tools/model_parity_tool (built as build/tests/tools/model_parity_tool): it loads a model
 directory, runs a padded batch in eval mode, computes the cross-entropy loss and its backward, and
 writes logits, loss and every parameter gradient (Hugging Face names) to a safetensors file.
 """
@@ -19,7 +19,7 @@ TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_he
 
 @pytest.fixture(scope="session")
 def parity_tool(build_dir) -> pathlib.Path:
-    path = pathlib.Path(os.environ.get("BERTFLEET_MODEL_PARITY_TOOL", build_dir / "tests" / "model_parity_tool"))
+    path = pathlib.Path(os.environ.get("BERTFLEET_MODEL_PARITY_TOOL", build_dir / "tests" / "tools" / "model_parity_tool"))
     assert path.exists(), f"{path} not built"
     return path
 
@@ -150,6 +150,18 @@ def test_pytorch_model_bin_loads(tmp_path, parity_tool):
     assert result.returncode != 0
     assert str(tmp_path / "bin" / "pytorch_model.bin") in result.stderr
     assert "legacy pickle checkpoints are not supported" in result.stderr
+
+
+def test_sharded_safetensors_loads(tiny_hf_dir, tmp_path, parity_tool):
+    model, _ = load_hf(tiny_hf_dir)
+    model.save_pretrained(str(tmp_path / "sharded"), max_shard_size="20KB")
+    assert (tmp_path / "sharded" / "model.safetensors.index.json").exists()
+    assert len(list((tmp_path / "sharded").glob("model-*-of-*.safetensors"))) > 1
+    batch = make_batch(tmp_path / "batch.safetensors", 99, [6, 8, 2], 8, 3, seed=5)
+    stderr = run_tool(parity_tool, "grad", tmp_path / "sharded", tmp_path / "batch.safetensors",
+                      tmp_path / "out.safetensors")
+    assert "newly initialized" not in stderr
+    assert_parity(load_file(str(tmp_path / "out.safetensors")), *hf_forward_backward(model, batch))
 
 
 @pytest.fixture(scope="module")
