@@ -1,5 +1,6 @@
 #include "common/cli/arg_parser.h"
 
+#include <iostream>
 #include <sstream>
 
 #include "common/util/error.h"
@@ -53,6 +54,19 @@ void ArgParser::Parse(const std::vector<std::string>& args) {
     if (spec->second.kind == Kind::kValue) values_[name].clear();
     values_[name].push_back(*inline_value);
   }
+}
+
+bool ArgParser::ParseCommand(const std::vector<std::string>& args, bool allow_positional) {
+  if (!specs_.count("help")) Flag("help", "show this help");
+  Parse(args);
+  if (Has("help")) {
+    std::cout << Usage();
+    return false;
+  }
+  if (!allow_positional && !positional_.empty()) {
+    throw Error(command_ + ": unexpected argument '" + positional_.front() + "'\n" + Usage());
+  }
+  return true;
 }
 
 bool ArgParser::Has(const std::string& name) const { return values_.count(name) > 0; }

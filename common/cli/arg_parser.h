@@ -21,6 +21,11 @@ class ArgParser {
   // Throws Error on an unknown flag or a value flag without a value.
   void Parse(const std::vector<std::string>& args);
 
+  // The whole front end of a subcommand: adds --help, parses, rejects positional arguments
+  // unless `allow_positional`. Returns false after printing the usage for --help (the command
+  // then exits 0).
+  bool ParseCommand(const std::vector<std::string>& args, bool allow_positional = false);
+
   bool Has(const std::string& name) const;
   std::string Get(const std::string& name) const;  // throws naming the missing flag
   std::string GetOr(const std::string& name, const std::string& fallback) const;

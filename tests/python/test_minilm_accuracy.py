@@ -10,7 +10,7 @@ def test_one_epoch_of_minilm_learns_mrpc(tmp_path, worker_binary, minilm_dir, sh
 model: {minilm_dir}
 data: {shared_data / 'mrpc'}
 bf16: true
-learning_rate: 1.0e-4
+learning_rate: 2.0e-4
 weight_decay: 0.1
 warmup_ratio: 0.1
 num_train_epochs: 1

@@ -18,17 +18,8 @@ int RunDataCommand(const CommandArgs& args) {
       .Value("cache",
              "download cache (default $BERTFLEET_CACHE, $XDG_CACHE_HOME/bertfleet or "
              "~/.cache/bertfleet)")
-      .Flag("json", "print one JSON object instead of key=value text")
-      .Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.IsSet("help")) {
-    std::cout << parser.Usage();
-    return 0;
-  }
-  if (!parser.positional().empty()) {
-    throw Error("data: unexpected argument '" + parser.positional().front() + "'\n" +
-                parser.Usage());
-  }
+      .Flag("json", "print one JSON object instead of key=value text");
+  if (!parser.ParseCommand(args)) return 0;
   const std::string source = parser.Get("source");
   const std::string split = parser.GetOr("split", "train");
   // Empty means DefaultCacheDir(), resolved only when a download actually needs it.

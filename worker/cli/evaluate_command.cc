@@ -11,12 +11,8 @@ namespace bertfleet {
 int RunEvaluateCommand(const CommandArgs& args) {
   ArgParser parser("bertfleet-worker evaluate");
   AddModelOnDataOptions(parser);
-  parser.Flag("json", "print one JSON object").Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.Has("help")) {
-    std::cout << parser.Usage();
-    return 0;
-  }
+  parser.Flag("json", "print one JSON object");
+  if (!parser.ParseCommand(args)) return 0;
   const EvalResult result = RunModelOnData(parser);
   if (result.examples == 0) throw Error(parser.Get("data") + ": no labelled rows to evaluate");
   if (parser.Has("json")) {

@@ -14,12 +14,8 @@ namespace bertfleet {
 int RunPredictCommand(const CommandArgs& args) {
   ArgParser parser("bertfleet-worker predict");
   AddModelOnDataOptions(parser);
-  parser.Value("output", "predictions TSV to write").Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.Has("help")) {
-    std::cout << parser.Usage();
-    return 0;
-  }
+  parser.Value("output", "predictions TSV to write");
+  if (!parser.ParseCommand(args)) return 0;
   const std::string output = parser.Get("output");
   const EvalResult result = RunModelOnData(parser);
   std::ostringstream tsv;

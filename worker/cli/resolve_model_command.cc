@@ -16,13 +16,8 @@ int RunResolveModelCommand(const CommandArgs& args) {
       .Value("search-root",
              "directory that relative model paths are resolved against (default: cwd)")
       .Value("endpoint", "hub URL (default: $HF_ENDPOINT or https://huggingface.co)")
-      .Flag("offline", "never download (as HF_HUB_OFFLINE=1)")
-      .Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.IsSet("help")) {
-    std::cout << parser.Usage();
-    return 0;
-  }
+      .Flag("offline", "never download (as HF_HUB_OFFLINE=1)");
+  if (!parser.ParseCommand(args, /*allow_positional=*/true)) return 0;
   if (parser.positional().size() != 1) {
     throw Error("expected exactly one model name or directory\n" + parser.Usage());
   }

@@ -103,17 +103,8 @@ int RunTokenizeCommand(const CommandArgs& args) {
       .Value("input", "GLUE TSV file (idx label sentence1 sentence2)")
       .Value("limit", "encode only the first N pairs (default all)")
       .Value("max-seq-length", "truncate longest_first to N tokens incl. specials (default 512)")
-      .Value("threads", "encoding threads (default: all cores)")
-      .Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.IsSet("help")) {
-    std::cout << parser.Usage();
-    return 0;
-  }
-  if (!parser.positional().empty()) {
-    throw Error("tokenize: unexpected argument '" + parser.positional().front() + "'\n" +
-                parser.Usage());
-  }
+      .Value("threads", "encoding threads (default: all cores)");
+  if (!parser.ParseCommand(args)) return 0;
   const long limit = parser.GetInt("limit", -1);
   if (parser.Has("limit") && limit < 0) throw Error("tokenize: --limit must be >= 0");
   const long max_length = parser.GetInt("max-seq-length", 512);

@@ -36,13 +36,8 @@ int RunTrainCommand(const CommandArgs& args) {
       .Value("data-root", "directory that relative `data` and `model` paths resolve in")
       .Value("cache", "download cache (default $BERTFLEET_CACHE or ~/.cache/bertfleet)")
       .Flag("json", "one JSON object per epoch on stdout instead of a table")
-      .Flag("quiet", "no progress lines on stderr")
-      .Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.Has("help")) {
-    std::cout << parser.Usage();
-    return 0;
-  }
+      .Flag("quiet", "no progress lines on stderr");
+  if (!parser.ParseCommand(args)) return 0;
   JobSpec spec = LoadJobSpecFile(parser.Get("job"));
   ApplyJobSpecOverrides(spec, parser.GetAll("set"), "--set");
 
