@@ -77,3 +77,25 @@ def test_resume_mid_epoch_is_bit_identical(tmp_path, worker_binary, job_file, un
     # A resume from a different point must still match: the comparison is not vacuous.
     start = load_file(output_a / "checkpoint-5" / "model.safetensors")
     assert any((start[n] != weights_a[n]).any() for n in start)
+
+
+def test_corrupt_newest_checkpoint_is_skipped_for_the_previous_one(tmp_path, worker_binary, job_file, uninterrupted):
+    import shutil
+
+    output_a, epochs_a = uninterrupted
+    output_c = tmp_path / "run-c"
+    shutil.copytree(output_a, output_c)
+    newest = sorted(output_c.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[-1]
+    weights = newest / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte: only the checksum can notice
+    weights.write_bytes(bytes(data))
+    result = subprocess.run([str(worker_binary), "train", "--job", str(job_file), "--output", str(output_c), "--json",
+                             "--set", "resume_from_checkpoint=last"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"skipping checkpoint {newest}" in result.stderr and "sha256 mismatch" in result.stderr
+    assert "resumed from" in result.stderr and newest.name not in result.stderr.split("resumed from")[1].split("\n")[0]
+    weights_a = load_file(output_a / "model.safetensors")
+    weights_c = load_file(output_c / "model.safetensors")
+    for name in weights_a:
+        assert (weights_a[name] == weights_c[name]).all(), f"{name} differs after resuming from the older checkpoint"
