@@ -38,16 +38,21 @@ def test_jobs_survive_sigkill(coordinator_binary, bertfleet_pb, tmp_path):
         coordinator.stop()
 
 
-def test_reported_attempt_keeps_running(coordinator_binary, bertfleet_pb, tmp_path):
-    jobs = bertfleet_pb.jobs
+def run_job_then_restart(coordinator_binary, bertfleet_pb, tmp_path, worker_id):
+    """A job RUNNING on one fake worker, then the coordinator restarted (SIGKILL) on its database."""
     coordinator = Coordinator(coordinator_binary, tmp_path, bertfleet_pb).start()
-    worker = FakeWorker(coordinator, worker_id="keeper")
+    worker = FakeWorker(coordinator, worker_id=worker_id)
     worker.registered()
     job = coordinator.submit(minimal_spec())
     a = worker.next_of("assignment")
     worker.started(a)
-    coordinator.wait_state(job.id, jobs.JOB_STATE_RUNNING)
-    coordinator = restart(coordinator, worker)
+    coordinator.wait_state(job.id, bertfleet_pb.jobs.JOB_STATE_RUNNING)
+    return restart(coordinator, worker), job, a
+
+
+def test_reported_attempt_keeps_running(coordinator_binary, bertfleet_pb, tmp_path):
+    jobs = bertfleet_pb.jobs
+    coordinator, job, a = run_job_then_restart(coordinator_binary, bertfleet_pb, tmp_path, "keeper")
     try:
         assert coordinator.get(job.id).state == jobs.JOB_STATE_RUNNING
         back = FakeWorker(coordinator, worker_id="keeper", running=[(job.id, a.attempt, 0)])
@@ -65,14 +70,7 @@ def test_reported_attempt_keeps_running(coordinator_binary, bertfleet_pb, tmp_pa
 
 def test_unreported_attempt_is_queued_again(coordinator_binary, bertfleet_pb, tmp_path):
     jobs = bertfleet_pb.jobs
-    coordinator = Coordinator(coordinator_binary, tmp_path, bertfleet_pb).start()
-    worker = FakeWorker(coordinator, worker_id="gone")
-    worker.registered()
-    job = coordinator.submit(minimal_spec())
-    a = worker.next_of("assignment")
-    worker.started(a)
-    coordinator.wait_state(job.id, jobs.JOB_STATE_RUNNING)
-    coordinator = restart(coordinator, worker)
+    coordinator, job, a = run_job_then_restart(coordinator_binary, bertfleet_pb, tmp_path, "gone")
     try:
         requeued = coordinator.wait_state(job.id, jobs.JOB_STATE_QUEUED, timeout=6)
         assert "coordinator restarted" in requeued.message
