@@ -5,11 +5,30 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli/arg_parser.h"
+#include "common/data/batching.h"
 #include "common/data/mrpc_dataset.h"
 #include "common/util/error.h"
 #include "worker/cli/commands.h"
 
 namespace bertfleet {
+
+namespace {
+
+void PrintEpochOrder(const std::string& value, int64_t rows) {
+  const auto colon = value.find(':');
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument(value);
+    seed = std::stoull(value.substr(0, colon));
+    epoch = std::stoll(value.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw Error("--epoch-order wants SEED:EPOCH (e.g. 42:0), got '" + value + "'");
+  }
+  for (const int64_t index : EpochPermutation(rows, seed, epoch)) std::cout << index << "\n";
+}
+
+}  // namespace
 
 int RunDataCommand(const CommandArgs& args) {
   ArgParser parser("data");
@@ -18,6 +37,9 @@ int RunDataCommand(const CommandArgs& args) {
       .Value("cache",
              "download cache (default $BERTFLEET_CACHE, $XDG_CACHE_HOME/bertfleet or "
              "~/.cache/bertfleet)")
+      .Value("epoch-order",
+             "SEED:EPOCH: print the split's row order in that epoch as training shuffles it (one "
+             "index per line), e.g. to replay a bertfleet run in another trainer")
       .Flag("json", "print one JSON object instead of key=value text");
   if (!parser.ParseCommand(args)) return 0;
   const std::string source = parser.Get("source");
@@ -26,6 +48,10 @@ int RunDataCommand(const CommandArgs& args) {
   const std::filesystem::path cache = parser.GetOr("cache", "");
 
   const std::vector<SentencePair> rows = LoadMrpcSplit(source, split, cache);
+  if (parser.IsSet("epoch-order")) {
+    PrintEpochOrder(parser.Get("epoch-order"), static_cast<int64_t>(rows.size()));
+    return 0;
+  }
   int64_t counts[3] = {0, 0, 0};  // unlabeled, label 0, label 1
   for (const SentencePair& row : rows) ++counts[row.label + 1];
   const int64_t labeled = counts[1] + counts[2];

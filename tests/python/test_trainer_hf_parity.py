@@ -1,0 +1,153 @@
+"""bertfleet's trainer takes the same optimizer steps as Hugging Face `Trainer`.
+
+With dropout off, fp32 and the examples in the same order (Trainer replays bertfleet's epoch order
+through its sampler), the two trainers see identical batches, so everything else that shapes a
+step has to agree for the weights to match: loss normalisation, AdamW's parameter groups and
+weight decay, the linear schedule with warmup, gradient clipping and the epoch boundary.
+
+Also runnable by hand on a real model to study a training trajectory, e.g.
+    BERTFLEET_PARITY_MODEL=<dir with a classifier head> .venv/bin/python -m pytest \\
+        tests/python/test_trainer_hf_parity.py -s
+"""
+import csv
+import os
+import pathlib
+import re
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from safetensors.numpy import load_file
+
+TRAIN_ROWS = 80  # 5 steps per epoch at batch 16
+EPOCHS = 3
+
+SPEC = """
+model: {model}
+data: {data}
+max_seq_length: 128
+bf16: false
+learning_rate: {learning_rate}
+weight_decay: 0.1
+warmup_ratio: 0.1
+max_grad_norm: 1.0
+num_train_epochs: {epochs}
+per_device_train_batch_size: 16
+eval_strategy: "no"
+save_strategy: "no"
+logging_steps: 1
+threads: 2
+seed: 11
+model_config_overrides:
+  hidden_dropout_prob: 0.0
+  attention_probs_dropout_prob: 0.0
+"""
+
+
+def write_subset(source: pathlib.Path, target: pathlib.Path, rows: int) -> pathlib.Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for split, count in (("train", rows), ("validation", 16)):
+        lines = (source / f"{split}.tsv").read_text(encoding="utf-8").splitlines(keepends=True)
+        (target / f"{split}.tsv").write_text("".join(lines[: count + 1]), encoding="utf-8")
+    return target
+
+
+def bertfleet_run(worker_binary, job, output):
+    result = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(output)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    losses = [float(m.group(1)) for m in re.finditer(r"step \d+/\d+ loss ([0-9.]+)", result.stderr)]
+    return losses, load_file(str(output / "model.safetensors"))
+
+
+def epoch_orders(worker_binary, data, seed, epochs):
+    orders = []
+    for epoch in range(epochs):
+        out = subprocess.run([str(worker_binary), "data", "--source", str(data), "--split", "train",
+                              "--epoch-order", f"{seed}:{epoch}"], capture_output=True, text=True, check=True)
+        orders.append([int(line) for line in out.stdout.split()])
+    return orders
+
+
+def hf_run(model_dir, data, orders, learning_rate, output):
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                              TrainerCallback, TrainingArguments)
+
+    class ReplaySampler(torch.utils.data.Sampler):
+        """bertfleet's order for epoch k on the k-th pass."""
+
+        def __init__(self):
+            self.passes = 0
+
+        def __len__(self):
+            return len(orders[0])
+
+        def __iter__(self):
+            order = orders[self.passes]
+            self.passes += 1
+            return iter(order)
+
+    class ReplayTrainer(Trainer):
+        def _get_train_sampler(self):
+            return ReplaySampler()
+
+    class StepLosses(TrainerCallback):
+        def __init__(self):
+            self.losses = []
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.losses.append(logs["loss"])
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    with open(data / "train.tsv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    encoded = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True,
+                        max_length=128)
+    train = [{"input_ids": encoded["input_ids"][i], "token_type_ids": encoded["token_type_ids"][i],
+              "attention_mask": encoded["attention_mask"][i], "labels": int(r["label"])}
+             for i, r in enumerate(rows)]
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, hidden_dropout_prob=0.0,
+                                                               attention_probs_dropout_prob=0.0)
+    args = TrainingArguments(output_dir=str(output), learning_rate=learning_rate, weight_decay=0.1,
+                             warmup_ratio=0.1, max_grad_norm=1.0, num_train_epochs=len(orders),
+                             per_device_train_batch_size=16, eval_strategy="no", save_strategy="no",
+                             logging_steps=1, seed=11, use_cpu=True, report_to=[], disable_tqdm=True,
+                             dataloader_num_workers=0)
+    losses = StepLosses()
+    trainer = ReplayTrainer(model=model, args=args, train_dataset=train,
+                            data_collator=DataCollatorWithPadding(tokenizer), callbacks=[losses])
+    trainer.train()
+    return losses.losses, {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()}
+
+
+def test_same_steps_as_hf_trainer(tmp_path, worker_binary, shared_data, tiny_model_dir):
+    model_dir = pathlib.Path(os.environ.get("BERTFLEET_PARITY_MODEL", tiny_model_dir))
+    learning_rate = float(os.environ.get("BERTFLEET_PARITY_LR", "1e-3"))
+    rows = int(os.environ.get("BERTFLEET_PARITY_ROWS", TRAIN_ROWS))
+    epochs = int(os.environ.get("BERTFLEET_PARITY_EPOCHS", EPOCHS))
+    data = write_subset(shared_data / "mrpc", tmp_path / "data", rows)
+    job = tmp_path / "job.yaml"
+    job.write_text(SPEC.format(model=model_dir, data=data, learning_rate=learning_rate, epochs=epochs))
+
+    ours_losses, ours = bertfleet_run(worker_binary, job, tmp_path / "bertfleet")
+    orders = epoch_orders(worker_binary, data, seed=11, epochs=epochs)
+    hf_losses, theirs = hf_run(model_dir, data, orders, learning_rate, tmp_path / "hf")
+
+    steps = epochs * -(-rows // 16)
+    assert len(ours_losses) == len(hf_losses) == steps
+    print("step losses bertfleet", ours_losses)
+    print("step losses hf       ", hf_losses)
+    # The log prints 4 decimals; Trainer's log rounds to 4 as well.
+    np.testing.assert_allclose(ours_losses, hf_losses, atol=2e-4)
+    assert ours_losses[-1] < ours_losses[0], "training did not reduce the loss: the comparison would be vacuous"
+
+    compared = 0
+    for name, value in theirs.items():
+        key = name if name in ours else name.removeprefix("bert.")
+        if name.endswith("position_ids") or key not in ours:
+            continue
+        np.testing.assert_allclose(ours[key], value, rtol=1e-4, atol=2e-5, err_msg=name)
+        compared += 1
+    assert compared >= len(ours) - 1, f"compared only {compared} of {len(ours)} tensors"
