@@ -1,11 +1,12 @@
 """deploy/k8s renders with kustomize, validates strictly against the Kubernetes OpenAPI schemas,
 and has the shape issue 8 asks for (single Recreate coordinator, GPU workers, probes, ...)."""
 import subprocess
+import sys
 
 import pytest
 import yaml
 
-from deploy_support import KUBERNETES_VERSION, OVERLAYS, find, render, tool
+from deploy_support import K8S_DIR, KUBERNETES_VERSION, OVERLAYS, find, render, tool
 
 # Prometheus Operator kinds: kubernetes-validate has no schema for CRDs, so they are skipped there
 # and checked below against the objects they select instead.
@@ -21,7 +22,7 @@ def test_core_objects_validate_strictly(overlay, tmp_path):
     name, objects = overlay
     core = [o for o in objects if o["apiVersion"] != OPERATOR_API]
     skipped = sorted(o["kind"] for o in objects if o["apiVersion"] == OPERATOR_API)
-    assert skipped == ["PodMonitor", "ServiceMonitor"], skipped
+    assert skipped == ["PodMonitor", "PrometheusRule", "ServiceMonitor"], skipped
     manifest = tmp_path / f"{name}.yaml"
     manifest.write_text(yaml.safe_dump_all(core))
     result = subprocess.run([str(tool("kubernetes-validate")), "--strict", "--quiet", "-k", KUBERNETES_VERSION,
@@ -107,3 +108,17 @@ def test_monitors_select_existing_objects_and_ports(overlay):
     assert pod_monitor["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
     ports = {p["name"] for p in template["spec"]["containers"][0]["ports"]}
     assert pod_monitor["spec"]["podMetricsEndpoints"][0]["port"] in ports
+
+
+def test_dashboard_and_alert_rules_ship_with_the_monitoring_component(overlay):
+    _, objects = overlay
+    dashboards = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    assert len(dashboards) == 1 and "bertfleet.json" in dashboards[0]["data"]
+    groups = find(objects, "PrometheusRule", "bertfleet")["spec"]["groups"]
+    assert [r["alert"] for g in groups for r in g["rules"] if "alert" in r], "no alerts in the PrometheusRule"
+
+
+def test_prometheus_rule_is_generated_from_the_rules_file():
+    result = subprocess.run([sys.executable, str(K8S_DIR / "generate_monitoring.py"), "--check"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
