@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "cli/commands.h"
+#include "cli/health_command.h"
 #include "common/cli/arg_parser.h"
 #include "common/util/error.h"
 
@@ -18,6 +19,7 @@ const char* kUsage =
     "  watch JOB                   follow a job until it ends (non-zero exit unless it SUCCEEDED)\n"
     "  cancel JOB                  stop a job on every worker\n"
     "  workers                     list workers\n"
+    "  health [SERVICE]            grpc.health.v1 check; exit 0 only when SERVING\n"
     "The coordinator address comes from --coordinator or $BERTFLEET_COORDINATOR\n"
     "(default localhost:50051).\n";
 
@@ -38,8 +40,8 @@ int Run(const std::vector<std::string>& args) {
   std::string address = parser.GetOr("coordinator", env && *env ? env : "localhost:50051");
   bertfleet::cli::CliContext cli;
   cli.json = parser.Has("json");
-  cli.stub = bertfleet::v1::JobService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  cli.stub = bertfleet::v1::JobService::NewStub(channel);
 
   auto one_arg = [&](const char* what) -> std::string {
     if (pos.size() != 2) throw bertfleet::Error(command + " takes exactly one argument: " + what);
@@ -54,7 +56,11 @@ int Run(const std::vector<std::string>& args) {
   if (command == "watch") return bertfleet::cli::WatchCommand(cli, one_arg("JOB"));
   if (command == "cancel") return bertfleet::cli::CancelCommand(cli, one_arg("JOB"));
   if (command == "workers") return no_arg(), bertfleet::cli::WorkersCommand(cli);
-  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers)");
+  if (command == "health") {
+    if (pos.size() > 2) throw bertfleet::Error("health takes at most one argument: SERVICE");
+    return bertfleet::cli::HealthCommand(channel, pos.size() == 2 ? pos[1] : "", cli.json);
+  }
+  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health)");
 }
 
 }  // namespace
