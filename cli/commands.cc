@@ -16,15 +16,6 @@ namespace {
 
 using bertfleet::v1::Job;
 
-// A context with a deadline and the caller's name (recorded as the job owner).
-std::unique_ptr<grpc::ClientContext> NewContext(int seconds) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  if (seconds > 0) context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-  const char* user = std::getenv("USER");
-  if (user && *user) context->AddMetadata("bertfleet-owner", user);
-  return context;
-}
-
 int Fail(const grpc::Status& status) {
   std::cerr << "bertfleet: " << StatusLine(status) << "\n";
   return 1;
@@ -35,6 +26,14 @@ bool IsFinal(bertfleet::v1::JobState s) {
 }
 
 }  // namespace
+
+std::unique_ptr<grpc::ClientContext> NewContext(int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (seconds > 0) context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  const char* user = std::getenv("USER");
+  if (user && *user) context->AddMetadata("bertfleet-owner", user);
+  return context;
+}
 
 int SubmitCommand(CliContext& cli, const std::string& spec_path, bool watch) {
   v1::SubmitJobRequest request;

@@ -22,7 +22,7 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
   if (!root.IsMap()) throw Error(source + ": expected a mapping of settings");
   const std::set<std::string> known = {"listen", "db", "data_root", "checkpoint_root",
                                        "heartbeat_interval_ms", "lease_ms", "cancel_timeout_ms",
-                                       "log_format"};
+                                       "log_format", "state_dir", "security"};
   for (const auto& item : root) {
     std::string key = item.first.as<std::string>();
     if (!known.count(key)) throw Error(source + ": unknown key '" + key + "'");
@@ -36,6 +36,8 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
       if (key == "lease_ms") config.lease_ms = v.as<int64_t>();
       if (key == "cancel_timeout_ms") config.cancel_timeout_ms = v.as<int64_t>();
       if (key == "log_format") config.log_format = v.as<std::string>();
+      if (key == "state_dir") config.state_dir = v.as<std::string>();
+      if (key == "security") config.security = ParseSecurityConfig(v, source);
     } catch (const YAML::Exception&) {
       throw Error(source + ": " + key + ": wrong type");
     }
@@ -57,7 +59,12 @@ CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
       .Value("listen", "address to serve on (host:port; port 0 picks a free one)")
       .Value("db", "SQLite job database")
       .Value("data-root", "directory that job data and model paths resolve in")
-      .Value("checkpoint-root", "directory under which each job's output directory lives");
+      .Value("checkpoint-root", "directory under which each job's output directory lives")
+      .Value("state-dir", "directory of the admin token file (default: the database's directory)")
+      .Value("tls-cert", "PEM server certificate (security.tls_cert_file)")
+      .Value("tls-key", "PEM private key of --tls-cert (security.tls_key_file)")
+      .Value("tls-client-ca", "PEM CA that signs client certificates (security.tls_client_ca_file)")
+      .Flag("insecure", "no TLS, no tokens: only allowed when every listen address is loopback");
   parser.Parse(args);
   if (!parser.positional().empty()) throw Error("unexpected argument: " + parser.positional()[0]);
   CoordinatorConfig config;
@@ -69,6 +76,11 @@ CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
   config.db = parser.GetOr("db", config.db);
   config.data_root = parser.GetOr("data-root", config.data_root);
   config.checkpoint_root = parser.GetOr("checkpoint-root", config.checkpoint_root);
+  config.state_dir = parser.GetOr("state-dir", config.state_dir);
+  config.security.tls_cert_file = parser.GetOr("tls-cert", config.security.tls_cert_file);
+  config.security.tls_key_file = parser.GetOr("tls-key", config.security.tls_key_file);
+  config.security.tls_client_ca_file = parser.GetOr("tls-client-ca", config.security.tls_client_ca_file);
+  if (parser.Has("insecure")) config.security.insecure = true;
   return config;
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/auth/security_config.h"
+
 namespace bertfleet::coordinator {
 
 struct CoordinatorConfig {
@@ -15,6 +17,8 @@ struct CoordinatorConfig {
   int64_t lease_ms = 10000;  // no message from a worker for this long: the worker is lost
   int64_t cancel_timeout_ms = 5000;  // ranks that do not confirm a cancel by then are ignored
   std::string log_format = "text";   // text | json
+  std::string state_dir;  // the admin token file lives here; empty: the job database's directory
+  SecurityConfig security;  // `security:` mapping: TLS files, --insecure, per-client limits
 };
 
 // Parses the YAML text of a config file. Throws Error naming the file and key.

@@ -122,6 +122,7 @@ grpc::Status Fleet::List(const v1::ListJobsRequest& request, v1::ListJobsRespons
   std::vector<const JobEntry*> matching;
   for (const auto& [id, entry] : jobs_) {
     const auto& states = request.states();
+    if (!request.owner().empty() && entry.job.owner() != request.owner()) continue;
     if (states.empty() || std::find(states.begin(), states.end(), entry.job.state()) != states.end()) {
       matching.push_back(&entry);
     }

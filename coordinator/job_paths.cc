@@ -9,11 +9,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// True when `path` (lexically normalised) lies inside `root`.
+// True when `path` (already normalised) lies inside `root` (or is the root itself).
 bool Inside(const fs::path& path, const fs::path& root) {
-  fs::path p = path.lexically_normal();
-  fs::path r = root.lexically_normal();
-  auto rel = p.lexically_relative(r);
+  auto rel = path.lexically_relative(root);
   if (rel.empty()) return false;
   for (const auto& part : rel) {
     if (part == "..") return false;
@@ -21,29 +19,48 @@ bool Inside(const fs::path& path, const fs::path& root) {
   return true;
 }
 
-void CheckPath(const std::string& key, const std::string& value, const std::string& data_root) {
+// Symlinks resolved for the part of the path that exists; the rest normalised.
+fs::path Resolved(const fs::path& path) {
+  std::error_code error;
+  fs::path resolved = fs::weakly_canonical(path, error);
+  return error ? path.lexically_normal() : resolved;
+}
+
+void CheckPath(const std::string& key, const std::string& value, const std::string& root_name,
+               const std::string& root_dir) {
   fs::path path(value);
-  fs::path root = data_root.empty() ? fs::path("/nonexistent-data-root") : fs::absolute(data_root);
-  if (path.is_absolute()) {
-    if (!Inside(path, root)) {
-      throw Error(key + ": " + value + " is outside the coordinator's data root " + root.string());
-    }
-    return;
-  }
+  fs::path root = root_dir.empty() ? fs::path("/nonexistent-root") : fs::absolute(root_dir).lexically_normal();
   for (const auto& part : path) {
     if (part == "..") {
-      throw Error(key + ": " + value + " must not use '..' (paths resolve inside the data root " +
+      throw Error(key + ": " + value + " must not use '..' (paths resolve inside the " + root_name + " " +
                   root.string() + ")");
     }
+  }
+  fs::path full = path.is_absolute() ? path.lexically_normal() : (root / path).lexically_normal();
+  if (!Inside(full, root)) {
+    throw Error(key + ": " + value + " is outside the " + root_name + " " + root.string());
+  }
+  if (!Inside(Resolved(full), Resolved(root))) {
+    throw Error(key + ": " + value + " leads outside the " + root_name + " " + root.string() +
+                " through a symbolic link (it resolves to " + Resolved(full).string() + ")");
   }
 }
 
 }  // namespace
 
-void CheckJobPaths(const JobSpec& spec, const std::string& data_root) {
-  if (spec.data != "download") CheckPath("data", spec.data, data_root);
+void CheckJobPaths(const JobSpec& spec, const std::string& data_root, const std::string& checkpoint_root) {
+  if (spec.data != "download") CheckPath("data", spec.data, "coordinator's data root", data_root);
   // A hub id ("org/name") never contains ".." nor starts with "/"; anything else is a local path.
-  CheckPath("model", spec.model, data_root);
+  CheckPath("model", spec.model, "coordinator's data root", data_root);
+  if (!spec.resume_from_checkpoint.empty()) {
+    // Workers open it as given (not under a root), so only an absolute path is unambiguous.
+    if (!std::filesystem::path(spec.resume_from_checkpoint).is_absolute()) {
+      throw Error("resume_from_checkpoint: " + spec.resume_from_checkpoint +
+                  " must be an absolute path inside the coordinator's checkpoint root");
+    }
+    CheckPath("resume_from_checkpoint", spec.resume_from_checkpoint, "coordinator's checkpoint root",
+              checkpoint_root);
+  }
 }
 
 }  // namespace bertfleet::coordinator

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/util/error.h"
+#include "coordinator/auth/rejected_reactors.h"
 #include "coordinator/job_paths.h"
 
 namespace bertfleet::coordinator {
@@ -27,7 +28,10 @@ bool IsFinalEvent(const JobEvent& event) {
 // Streams a job's history, then its live events, and finishes after the final state.
 class WatchReactor final : public grpc::ServerWriteReactor<JobEvent>, public WatchSink {
  public:
-  WatchReactor(Fleet* fleet, WatchHub* hub, const std::string& job_id) : hub_(hub) {
+  // Holds one of `client`'s stream slots in `streams` until the stream is done.
+  WatchReactor(Fleet* fleet, WatchHub* hub, const std::string& job_id, StreamLimiter* streams,
+               std::string client)
+      : hub_(hub), streams_(streams), client_(std::move(client)) {
     grpc::Status status = fleet->Watch(job_id, this, &subscribed_);
     if (!status.ok()) FinishOnce(status);
   }
@@ -72,6 +76,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<JobEvent>, public Wat
 
   void OnDone() override {
     if (subscribed_) hub_->Unsubscribe(this);
+    streams_->Release(client_);
     delete this;
   }
 
@@ -82,6 +87,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<JobEvent>, public Wat
   }
 
   WatchHub* hub_;
+  StreamLimiter* streams_;
+  std::string client_;
   bool subscribed_ = false;
   std::mutex mu_;
   std::deque<JobEvent> queue_;
@@ -90,14 +97,23 @@ class WatchReactor final : public grpc::ServerWriteReactor<JobEvent>, public Wat
   std::atomic<bool> finished_{false};
 };
 
-std::string OwnerOf(grpc::CallbackServerContext* context) {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("bertfleet-owner");
-  if (it != metadata.end()) return std::string(it->second.data(), it->second.size());
-  return context->peer();
-}
+constexpr char kSubmitJob[] = "bertfleet.v1.JobService/SubmitJob";
+constexpr char kGetJob[] = "bertfleet.v1.JobService/GetJob";
+constexpr char kListJobs[] = "bertfleet.v1.JobService/ListJobs";
+constexpr char kCancelJob[] = "bertfleet.v1.JobService/CancelJob";
+constexpr char kWatchJob[] = "bertfleet.v1.JobService/WatchJob";
+constexpr char kListWorkers[] = "bertfleet.v1.JobService/ListWorkers";
 
 }  // namespace
+
+grpc::Status JobServiceImpl::AuthorizeJobCall(grpc::CallbackServerContext* context, const char* method,
+                                              const std::string& job_id, Principal* principal, v1::Job* job) {
+  grpc::Status status = authorizer_->Authorize(*context, method, {v1::ROLE_ADMIN, v1::ROLE_USER}, principal);
+  if (!status.ok()) return status;
+  status = fleet_->Get(job_id, job);
+  if (!status.ok()) return status;
+  return authorizer_->AuthorizeJob(*principal, method, *job);
+}
 
 // How submitted specs are named in error messages.
 constexpr char kSource[] = "<submitted spec>";
@@ -105,6 +121,9 @@ constexpr char kSource[] = "<submitted spec>";
 grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                     const v1::SubmitJobRequest* request,
                                                     v1::SubmitJobResponse* response) {
+  Principal caller;
+  grpc::Status allowed = authorizer_->Authorize(*context, kSubmitJob, {v1::ROLE_ADMIN, v1::ROLE_USER}, &caller);
+  if (!allowed.ok()) return Finished(context, allowed);
   JobSpec spec;
   try {
     spec = ParseJobSpec(request->spec_yaml(), kSource);
@@ -112,13 +131,13 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
     return Finished(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, e.what()));
   }
   try {
-    CheckJobPaths(spec, data_root_);
+    CheckJobPaths(spec, data_root_, checkpoint_root_);
   } catch (const Error& e) {
     return Finished(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                           std::string(kSource) + ": " + e.what()));
   }
   try {
-    *response->mutable_job() = fleet_->Submit(request->spec_yaml(), spec, OwnerOf(context));
+    *response->mutable_job() = fleet_->Submit(request->spec_yaml(), spec, caller.name);
   } catch (const std::exception& e) {
     return Finished(context, grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
   }
@@ -127,20 +146,36 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                  const v1::GetJobRequest* request, v1::Job* response) {
-  return Finished(context, fleet_->Get(request->job_id(), response));
+  Principal caller;
+  v1::Job job;
+  grpc::Status status = AuthorizeJobCall(context, kGetJob, request->job_id(), &caller, &job);
+  if (status.ok()) *response = std::move(job);
+  return Finished(context, status);
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                    const v1::ListJobsRequest* request,
                                                    v1::ListJobsResponse* response) {
-  return Finished(context, fleet_->List(*request, response));
+  Principal caller;
+  grpc::Status status = authorizer_->Authorize(*context, kListJobs, {v1::ROLE_ADMIN, v1::ROLE_USER}, &caller);
+  if (!status.ok()) return Finished(context, status);
+  if (caller.role == v1::ROLE_ADMIN) return Finished(context, fleet_->List(*request, response));
+  v1::ListJobsRequest own = *request;
+  own.set_owner(caller.name);  // users see only their own jobs
+  return Finished(context, fleet_->List(own, response));
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext* context,
                                                     const v1::CancelJobRequest* request,
                                                     v1::Job* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  grpc::Status status;
+  Principal caller;
+  v1::Job job;
+  grpc::Status status = AuthorizeJobCall(context, kCancelJob, request->job_id(), &caller, &job);
+  if (!status.ok()) {
+    reactor->Finish(status);
+    return reactor;
+  }
   try {
     status = fleet_->Cancel(request->job_id(), [reactor, response](const v1::Job& job) {
       *response = job;
@@ -155,12 +190,25 @@ grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext*
 
 grpc::ServerWriteReactor<JobEvent>* JobServiceImpl::WatchJob(grpc::CallbackServerContext* context,
                                                              const v1::WatchJobRequest* request) {
-  return new WatchReactor(fleet_, hub_, request->job_id());
+  Principal caller;
+  v1::Job job;
+  grpc::Status status = AuthorizeJobCall(context, kWatchJob, request->job_id(), &caller, &job);
+  if (!status.ok()) return new RejectedWriteReactor<JobEvent>(status);
+  if (!streams_->TryAcquire(caller.name)) {
+    return new RejectedWriteReactor<JobEvent>(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED, caller.name + " already has " +
+                                                  std::to_string(streams_->max_per_client()) +
+                                                  " open streams (security.max_streams_per_client)"));
+  }
+  return new WatchReactor(fleet_, hub_, request->job_id(), streams_, caller.name);
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::ListWorkers(grpc::CallbackServerContext* context,
                                                       const v1::ListWorkersRequest* request,
                                                       v1::ListWorkersResponse* response) {
+  Principal caller;
+  grpc::Status status = authorizer_->Authorize(*context, kListWorkers, {v1::ROLE_ADMIN, v1::ROLE_USER}, &caller);
+  if (!status.ok()) return Finished(context, status);
   fleet_->ListWorkers(response);
   return Finished(context, grpc::Status::OK);
 }

@@ -1,17 +1,27 @@
 #pragma once
 // JobService over the callback API: one reactor per RPC. WatchJob is a ServerWriteReactor fed by
 // the WatchHub; CancelJob answers once the job is CANCELLED (at most cancel_timeout_ms later).
+// Every call is first checked by the Authorizer (coordinator/auth): admins and users only, users
+// on their own jobs; WatchJob streams are bounded per caller.
 #include <string>
 
 #include "bertfleet/v1/jobs.grpc.pb.h"
+#include "coordinator/auth/authorizer.h"
+#include "coordinator/auth/stream_limiter.h"
 #include "coordinator/fleet.h"
 
 namespace bertfleet::coordinator {
 
 class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
  public:
-  JobServiceImpl(Fleet* fleet, WatchHub* hub, std::string data_root)
-      : fleet_(fleet), hub_(hub), data_root_(std::move(data_root)) {}
+  JobServiceImpl(Fleet* fleet, WatchHub* hub, std::string data_root, std::string checkpoint_root,
+                 const Authorizer* authorizer, StreamLimiter* streams)
+      : fleet_(fleet),
+        hub_(hub),
+        data_root_(std::move(data_root)),
+        checkpoint_root_(std::move(checkpoint_root)),
+        authorizer_(authorizer),
+        streams_(streams) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
                                       const bertfleet::v1::SubmitJobRequest* request,
@@ -32,9 +42,16 @@ class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
                                         bertfleet::v1::ListWorkersResponse* response) override;
 
  private:
+  // Authorizes the caller, then (for a user) that the job is theirs; fills `job` when it is.
+  grpc::Status AuthorizeJobCall(grpc::CallbackServerContext* context, const char* method,
+                                const std::string& job_id, Principal* principal, bertfleet::v1::Job* job);
+
   Fleet* fleet_;
   WatchHub* hub_;
   std::string data_root_;
+  std::string checkpoint_root_;
+  const Authorizer* authorizer_;
+  StreamLimiter* streams_;
 };
 
 }  // namespace bertfleet::coordinator

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/util/error.h"
+#include "coordinator/auth/coordinator_security.h"
 #include "coordinator/config.h"
 #include "coordinator/fleet.h"
 #include "coordinator/job_service.h"
@@ -41,6 +42,9 @@ int Run(const std::vector<std::string>& args) {
   }
 
   SqliteJobStore store(config.db);
+  std::filesystem::path state_dir = !config.state_dir.empty() ? std::filesystem::path(config.state_dir)
+                                    : std::filesystem::absolute(config.db).parent_path();
+  CoordinatorSecurity security(config.security, config.db, state_dir, {config.listen});
   WatchHub hub;
   Rendezvous rendezvous;
   FleetOptions options;
@@ -50,16 +54,19 @@ int Run(const std::vector<std::string>& args) {
   options.lease_ms = config.lease_ms;
   options.cancel_timeout_ms = config.cancel_timeout_ms;
   Fleet fleet(&store, &hub, &rendezvous, options);
-  JobServiceImpl job_service(&fleet, &hub, std::filesystem::absolute(config.data_root).string());
-  WorkerServiceImpl worker_service(&fleet, &rendezvous);
+  JobServiceImpl job_service(&fleet, &hub, std::filesystem::absolute(config.data_root).string(),
+                             std::filesystem::absolute(config.checkpoint_root).string(), &security.authorizer(),
+                             &security.streams());
+  WorkerServiceImpl worker_service(&fleet, &rendezvous, &security.authorizer(), &security.streams());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, security.credentials(), &port);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
+  security.ConfigureServer(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) throw bertfleet::Error("cannot listen on " + config.listen);
   std::string address = BoundAddress(config.listen, port);
@@ -67,7 +74,8 @@ int Run(const std::vector<std::string>& args) {
   std::fflush(stdout);
   Log("INFO", "coordinator started", {{"address", address}, {"db", config.db},
                                       {"data_root", config.data_root},
-                                      {"checkpoint_root", config.checkpoint_root}});
+                                      {"checkpoint_root", config.checkpoint_root},
+                                      {"security", security.Describe()}});
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

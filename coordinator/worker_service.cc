@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 
+#include "coordinator/auth/rejected_reactors.h"
 #include "coordinator/log.h"
 
 namespace bertfleet::coordinator {
@@ -18,7 +19,11 @@ using bertfleet::v1::WorkerMessage;
 class ConnectReactor final : public grpc::ServerBidiReactor<WorkerMessage, CoordinatorMessage>,
                              public WorkerSession {
  public:
-  explicit ConnectReactor(Fleet* fleet) : fleet_(fleet) { StartRead(&incoming_); }
+  // Holds one of `client`'s stream slots in `streams` until the stream is done.
+  ConnectReactor(Fleet* fleet, StreamLimiter* streams, std::string client)
+      : fleet_(fleet), streams_(streams), client_(std::move(client)) {
+    StartRead(&incoming_);
+  }
 
   void Send(const CoordinatorMessage& message) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -81,6 +86,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<WorkerMessage, Coord
 
   void OnDone() override {
     Gone("stream ended");
+    streams_->Release(client_);
     delete this;
   }
 
@@ -114,6 +120,8 @@ class ConnectReactor final : public grpc::ServerBidiReactor<WorkerMessage, Coord
   }
 
   Fleet* fleet_;
+  StreamLimiter* streams_;
+  std::string client_;
   WorkerMessage incoming_;
   uint64_t session_id_ = 0;
   std::atomic<bool> gone_{false};
@@ -125,19 +133,35 @@ class ConnectReactor final : public grpc::ServerBidiReactor<WorkerMessage, Coord
   grpc::Status close_status_;
 };
 
+using RejectedConnect = RejectedBidiReactor<WorkerMessage, CoordinatorMessage>;
+
+constexpr char kConnect[] = "bertfleet.v1.WorkerService/Connect";
+constexpr char kPublishRendezvous[] = "bertfleet.v1.WorkerService/PublishRendezvous";
+constexpr char kGetRendezvous[] = "bertfleet.v1.WorkerService/GetRendezvous";
+
 }  // namespace
 
 grpc::ServerBidiReactor<WorkerMessage, CoordinatorMessage>* WorkerServiceImpl::Connect(
     grpc::CallbackServerContext* context) {
-  return new ConnectReactor(fleet_);
+  Principal caller;
+  grpc::Status status = authorizer_->Authorize(*context, kConnect, {v1::ROLE_WORKER}, &caller);
+  if (!status.ok()) return new RejectedConnect(status);
+  if (!streams_->TryAcquire(caller.name)) {
+    return new RejectedConnect(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                            caller.name + " already has " + std::to_string(streams_->max_per_client()) +
+                                                " open streams (security.max_streams_per_client)"));
+  }
+  return new ConnectReactor(fleet_, streams_, caller.name);
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::PublishRendezvous(grpc::CallbackServerContext* context,
                                                                const v1::PublishRendezvousRequest* request,
                                                                v1::PublishRendezvousResponse* response) {
-  rendezvous_->Publish(request->job_id(), request->attempt(), request->payload());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  Principal caller;
+  grpc::Status status = authorizer_->Authorize(*context, kPublishRendezvous, {v1::ROLE_WORKER}, &caller);
+  if (status.ok()) rendezvous_->Publish(request->job_id(), request->attempt(), request->payload());
+  reactor->Finish(status);
   return reactor;
 }
 
@@ -145,6 +169,12 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::GetRendezvous(grpc::CallbackServerC
                                                            const v1::GetRendezvousRequest* request,
                                                            v1::GetRendezvousResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Principal caller;
+  grpc::Status status = authorizer_->Authorize(*context, kGetRendezvous, {v1::ROLE_WORKER}, &caller);
+  if (!status.ok()) {
+    reactor->Finish(status);
+    return reactor;
+  }
   rendezvous_->Get(request->job_id(), request->attempt(), request->rank(), request->timeout_ms(),
                    [reactor, response](const grpc::Status& status, const std::string& payload) {
                      if (status.ok()) response->set_payload(payload);

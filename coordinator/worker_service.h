@@ -1,7 +1,10 @@
 #pragma once
 // WorkerService over the callback API: Connect is a ServerBidiReactor per worker (it checks the
 // protocol version, then hands messages to the Fleet); rendezvous RPCs use the Rendezvous board.
+// Only worker tokens may call it (coordinator/auth); Connect streams are bounded per token.
 #include "bertfleet/v1/workers.grpc.pb.h"
+#include "coordinator/auth/authorizer.h"
+#include "coordinator/auth/stream_limiter.h"
 #include "coordinator/fleet.h"
 #include "coordinator/rendezvous.h"
 
@@ -9,7 +12,8 @@ namespace bertfleet::coordinator {
 
 class WorkerServiceImpl final : public bertfleet::v1::WorkerService::CallbackService {
  public:
-  WorkerServiceImpl(Fleet* fleet, Rendezvous* rendezvous) : fleet_(fleet), rendezvous_(rendezvous) {}
+  WorkerServiceImpl(Fleet* fleet, Rendezvous* rendezvous, const Authorizer* authorizer, StreamLimiter* streams)
+      : fleet_(fleet), rendezvous_(rendezvous), authorizer_(authorizer), streams_(streams) {}
 
   grpc::ServerBidiReactor<bertfleet::v1::WorkerMessage, bertfleet::v1::CoordinatorMessage>* Connect(
       grpc::CallbackServerContext* context) override;
@@ -23,6 +27,8 @@ class WorkerServiceImpl final : public bertfleet::v1::WorkerService::CallbackSer
  private:
   Fleet* fleet_;
   Rendezvous* rendezvous_;
+  const Authorizer* authorizer_;
+  StreamLimiter* streams_;
 };
 
 }  // namespace bertfleet::coordinator

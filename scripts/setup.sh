@@ -10,7 +10,7 @@ apt_packages=(
   libtorch-dev libopenblas0-pthread
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev
-  libutf8proc-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
+  libutf8proc-dev libcurl4-openssl-dev libssl-dev openssl nlohmann-json3-dev
   prometheus python3 python3-venv python3-pip python3-torch python3-grpcio python3-numpy
 )
 

@@ -1,6 +1,12 @@
 """Helpers for the control-plane tests: Python gRPC stubs generated at test time from proto/,
 a real bertfleet-coordinator process on a free localhost port, and simulated workers that speak
-WorkerService over a real gRPC stream."""
+WorkerService over a real gRPC stream.
+
+Coordinators run secure by default, as in production: TLS with a certificate made by `openssl`
+(tls_material.py) and bearer tokens. The harness talks to it with the admin token the
+coordinator writes to its state directory on first start; simulated workers use a worker token;
+`client_env()` gives CLI and worker-agent subprocesses what they need (token, CA file).
+`Coordinator(..., insecure=True)` runs it with --insecure on 127.0.0.1 instead."""
 import importlib
 import os
 import pathlib
@@ -12,8 +18,11 @@ import sys
 import threading
 import time
 import types
+import uuid
 
 import grpc
+
+from tls_material import shared_server_material
 
 HERE = pathlib.Path(__file__).parent
 
@@ -43,7 +52,8 @@ def generate_stubs(source_dir: pathlib.Path, out_dir: pathlib.Path) -> types.Sim
     subprocess.run(command, check=True)
     if str(out_dir) not in sys.path:
         sys.path.insert(0, str(out_dir))
-    names = {"jobs": "bertfleet.v1.jobs_pb2", "jobs_grpc": "bertfleet.v1.jobs_pb2_grpc",
+    names = {"auth": "bertfleet.v1.auth_pb2", "auth_grpc": "bertfleet.v1.auth_pb2_grpc",
+             "jobs": "bertfleet.v1.jobs_pb2", "jobs_grpc": "bertfleet.v1.jobs_pb2_grpc",
              "workers": "bertfleet.v1.workers_pb2", "workers_grpc": "bertfleet.v1.workers_pb2_grpc",
              "health": "grpc_health_v1_pb2", "health_grpc": "grpc_health_v1_pb2_grpc",
              "reflection": "grpc_reflection_v1alpha_pb2",
@@ -55,22 +65,33 @@ class Coordinator:
     """A bertfleet-coordinator process listening on 127.0.0.1:<free port>."""
 
     def __init__(self, binary, workdir: pathlib.Path, pb, lease_ms=1500, heartbeat_ms=300,
-                 extra_config="", db=None):
+                 extra_config="", db=None, insecure=False, security_extra=""):
+        """`security_extra`: more lines for the config's `security:` mapping (e.g. client CA)."""
         self.binary, self.workdir, self.pb = binary, pathlib.Path(workdir), pb
         self.db = pathlib.Path(db) if db else self.workdir / "jobs.db"
         self.data_root = self.workdir / "data"
         self.data_root.mkdir(parents=True, exist_ok=True)
+        self.state_dir = self.workdir / "state"
+        self.insecure = insecure
+        self.tls = None if insecure else shared_server_material()
+        security = ""
+        if not insecure:
+            security = (f"security:\n  tls_cert_file: {self.tls.cert}\n  tls_key_file: {self.tls.key}\n"
+                        + "".join(f"  {line}\n" for line in security_extra.splitlines() if line.strip()))
         self.config = self.workdir / "coordinator.yaml"
         self.config.write_text(
             f"listen: 127.0.0.1:0\ndb: {self.db}\ndata_root: {self.data_root}\n"
             f"checkpoint_root: {self.workdir / 'checkpoints'}\nheartbeat_interval_ms: {heartbeat_ms}\n"
-            f"lease_ms: {lease_ms}\n{extra_config}")
+            f"lease_ms: {lease_ms}\nstate_dir: {self.state_dir}\n{security}{extra_config}")
         self.proc = None
         self.address = None
         self.log = self.workdir / "coordinator.log"
+        self.admin_token = None
+        self._worker_token = None
 
     def start(self, timeout=20.0):
-        self.proc = subprocess.Popen([str(self.binary), "--config", str(self.config)],
+        flags = ["--insecure"] if self.insecure else []
+        self.proc = subprocess.Popen([str(self.binary), "--config", str(self.config), *flags],
                                      stdout=subprocess.PIPE, stderr=open(self.log, "ab"), text=True)
         lines = queue.Queue()
         threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()
@@ -80,10 +101,56 @@ class Coordinator:
             raise AssertionError(f"coordinator did not start: {self.log.read_text()}")
         assert line.startswith("listening on 127.0.0.1:"), f"{line!r} / {self.log.read_text()}"
         self.address = line.split()[-1]
-        self.channel = grpc.insecure_channel(self.address)
+        if not self.insecure:
+            self.admin_token = (self.state_dir / "admin.token").read_text().strip()
+        self.channel = self.channel_for(self.admin_token)
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
         self.jobs = self.pb.jobs_grpc.JobServiceStub(self.channel)
+        self.auth = self.pb.auth_grpc.AuthServiceStub(self.channel)
         return self
+
+    def credentials(self, token=None, client_cert=None):
+        """TLS channel credentials trusting the test CA, with `token` as bearer token and
+        `client_cert` ((cert, key) paths) for mutual TLS."""
+        chain = key = None
+        if client_cert:
+            chain, key = (pathlib.Path(p).read_bytes() for p in client_cert)
+        tls = grpc.ssl_channel_credentials(root_certificates=self.tls.ca.read_bytes(), private_key=key,
+                                           certificate_chain=chain)
+        return grpc.composite_channel_credentials(tls, grpc.access_token_call_credentials(token)) if token else tls
+
+    def channel_for(self, token=None, client_cert=None):
+        """A new channel to the coordinator as the holder of `token` (plaintext when insecure)."""
+        if self.insecure:
+            return grpc.insecure_channel(self.address)
+        return grpc.secure_channel(self.address, self.credentials(token, client_cert))
+
+    def create_token(self, name, role):
+        """A new token's secret, made with the admin token (role: "admin", "user" or "worker")."""
+        roles = {"admin": self.pb.auth.ROLE_ADMIN, "user": self.pb.auth.ROLE_USER, "worker": self.pb.auth.ROLE_WORKER}
+        return self.auth.CreateToken(self.pb.auth.CreateTokenRequest(name=name, role=roles[role]), timeout=10).token
+
+    @property
+    def worker_token(self):
+        """One worker token for this coordinator process's simulated and real workers."""
+        if self._worker_token is None and not self.insecure:
+            self._worker_token = self.create_token(f"workers-{uuid.uuid4().hex[:8]}", "worker")
+        return self._worker_token
+
+    def client_env(self, token=None, base=None):
+        """Environment for a `bertfleet` / `bertfleet-worker` subprocess: `token` (default: the
+        admin token) and the test CA, or BERTFLEET_INSECURE=1; no user config file."""
+        env = dict(os.environ if base is None else base)
+        for name in ("BERTFLEET_TOKEN", "BERTFLEET_TOKEN_FILE", "BERTFLEET_CA_FILE", "BERTFLEET_INSECURE",
+                     "BERTFLEET_CERT_FILE", "BERTFLEET_KEY_FILE"):
+            env.pop(name, None)
+        env["BERTFLEET_CONFIG"] = str(self.workdir / "no-client-config.yaml")
+        if self.insecure:
+            env["BERTFLEET_INSECURE"] = "1"
+        else:
+            env["BERTFLEET_TOKEN"] = token or self.admin_token
+            env["BERTFLEET_CA_FILE"] = str(self.tls.ca)
+        return env
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -120,12 +187,15 @@ class Coordinator:
 class FakeWorker:
     """A simulated worker: a real WorkerService.Connect stream driven from Python."""
 
-    def __init__(self, coordinator: Coordinator, worker_id="", device="cpu", protocol=None, running=()):
+    def __init__(self, coordinator: Coordinator, worker_id="", device="cpu", protocol=None, running=(),
+                 token=None, client_cert=None):
+        """`token`: default the coordinator's worker token; "" for none."""
         pb = coordinator.pb
         self.pb = pb
         self.outgoing = queue.Queue()
         self.incoming = queue.Queue()
-        self.channel = grpc.insecure_channel(coordinator.address)
+        self.channel = coordinator.channel_for(coordinator.worker_token if token is None else token or None,
+                                               client_cert)
         stub = pb.workers_grpc.WorkerServiceStub(self.channel)
         self.stub = stub
         register = pb.workers.RegisterWorker(

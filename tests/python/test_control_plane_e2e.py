@@ -84,8 +84,11 @@ class Fleet:
         self.workdir = workdir
         self.coordinator = Coordinator(coordinator_binary, workdir, pb, lease_ms=3000, heartbeat_ms=300)
         data = self.coordinator.data_root
-        (data / "mrpc").symlink_to(shared_data / "mrpc")
-        (data / "tiny").symlink_to(tiny_model_dir)
+        # Copies, not symlinks: a link out of the data root is refused like "..".
+        (data / "mrpc").mkdir()
+        for split in ("train", "validation", "test"):
+            shutil.copy(shared_data / "mrpc" / f"{split}.tsv", data / "mrpc")
+        shutil.copytree(tiny_model_dir, data / "tiny")
         corrupt = data / "corrupt"
         shutil.copytree(tiny_model_dir, corrupt)
         size = (corrupt / "model.safetensors").stat().st_size
@@ -101,12 +104,12 @@ class Fleet:
             self.agents[name] = subprocess.Popen(
                 [str(worker_binary), "--coordinator", self.coordinator.address, "--device", "cpu", "--threads", "1",
                  "--worker-id", name, "--reconnect-max-ms", "1000", "--progress-steps", "5"],
-                stdout=log, stderr=log)
+                stdout=log, stderr=log, env=self.coordinator.client_env(self.coordinator.worker_token))
         wait_for(lambda: self.idle_workers() == {"w1", "w2"}, 30, "both agents to register")
 
     def cli(self, *args, timeout=120):
         return subprocess.run([str(self.cli_binary), "--coordinator", self.coordinator.address, *args],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, env=self.coordinator.client_env())
 
     def submit(self, spec_text, name):
         path = self.workdir / f"{name}.yaml"
@@ -226,7 +229,8 @@ def test_cancel_stops_both_workers_within_5s_and_they_take_the_next_jobs(fleet):
 
     start = time.monotonic()
     cancels = [subprocess.Popen([str(fleet.cli_binary), "--coordinator", fleet.coordinator.address, "cancel", job_id],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=fleet.coordinator.client_env())
                for job_id in (first, second)]
     for cancel in cancels:
         out, err = cancel.communicate(timeout=10)

@@ -8,7 +8,7 @@ from coordinator_harness import FakeWorker, minimal_spec
 
 
 def run(cli_binary, coordinator, *args, env_address=False):
-    env = dict(os.environ)
+    env = coordinator.client_env()
     env.pop("BERTFLEET_COORDINATOR", None)
     if env_address:
         env["BERTFLEET_COORDINATOR"] = coordinator.address

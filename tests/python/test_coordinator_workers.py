@@ -47,10 +47,16 @@ def test_job_lifecycle_with_one_worker(coordinator, bertfleet_pb, workers):
     busy = coordinator.jobs.ListWorkers(jobs.ListWorkersRequest()).workers
     assert [(w.id, w.state, w.job_id) for w in busy] == [("w1", jobs.Worker.STATE_BUSY, job.id)]
 
-    watched = []
-    watcher = threading.Thread(target=lambda: watched.extend(
-        coordinator.jobs.WatchJob(jobs.WatchJobRequest(job_id=job.id), timeout=20)))
+    watched, subscribed = [], threading.Event()
+
+    def watch():
+        for event in coordinator.jobs.WatchJob(jobs.WatchJobRequest(job_id=job.id), timeout=20):
+            watched.append(event)
+            subscribed.set()
+    watcher = threading.Thread(target=watch)
     watcher.start()
+    # Progress is live-only (not in the history): the watch must be subscribed before it is sent.
+    assert subscribed.wait(10)
     worker.started(a, total_steps=230)
     running = coordinator.wait_state(job.id, jobs.JOB_STATE_RUNNING)
     assert running.total_steps == 230 and running.started_at.seconds > 0
@@ -209,7 +215,7 @@ def test_cancel_without_confirmation_ends_after_the_timeout(coordinator_binary, 
 
 def test_rendezvous(coordinator, bertfleet_pb):
     pb = bertfleet_pb.workers
-    stub = bertfleet_pb.workers_grpc.WorkerServiceStub(coordinator.channel)
+    stub = bertfleet_pb.workers_grpc.WorkerServiceStub(coordinator.channel_for(coordinator.worker_token))
     with pytest.raises(grpc.RpcError) as error:
         stub.GetRendezvous(pb.GetRendezvousRequest(job_id="j", attempt=1, rank=1, timeout_ms=200), timeout=5)
     assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "rank 0" in error.value.details()

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "client/channel_credentials.h"
 #include "common/cli/arg_parser.h"
 #include "common/util/error.h"
 #include "worker/agent/agent_commands.h"
@@ -43,6 +44,7 @@ int RunAgentCommand(const std::vector<std::string>& args) {
       .Value("cancel-grace-ms", "SIGTERM to SIGKILL delay when cancelling (default 3000)")
       .Value("reconnect-max-ms", "cap of the reconnect backoff (default 5000)")
       .Flag("help", "show this help");
+  client::AddConnectionFlags(parser);  // TLS files, token, --insecure (docs/security.md)
   parser.Parse(args);
   if (parser.Has("help")) {
     std::cout << "usage: bertfleet-worker --coordinator HOST:PORT --device cpu [options]\n\n"
@@ -52,7 +54,12 @@ int RunAgentCommand(const std::vector<std::string>& args) {
     return 0;
   }
   AgentOptions options;
-  options.coordinator = parser.Get("coordinator");
+  options.connection = client::LoadConnectionSettings(parser, "");
+  options.coordinator = options.connection.coordinator;
+  if (options.coordinator.empty()) {
+    throw Error("--coordinator: required (or $BERTFLEET_COORDINATOR, or `coordinator` in " + client::ClientConfigPath() + ")");
+  }
+  client::MakeChannelCredentials(options.connection);  // unreadable TLS files: fail now, not at each reconnect
   options.device = parser.GetOr("device", "cpu");
 #ifdef BERTFLEET_CUDA
   if (options.device != "cpu" && options.device != "cuda") throw Error("--device: cpu or cuda (got " + options.device + ")");

@@ -12,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "bertfleet/v1/workers.grpc.pb.h"
+#include "client/channel_credentials.h"
 #include "common/util/error.h"
 
 namespace bertfleet {
@@ -104,7 +105,7 @@ void WorkerAgent::StartConnection() {
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   connection->channel =
-      grpc::CreateCustomChannel(options_.coordinator, grpc::InsecureChannelCredentials(), arguments);
+      grpc::CreateCustomChannel(options_.coordinator, client::MakeChannelCredentials(options_.connection), arguments);
   connection->stub = v1::WorkerService::NewStub(connection->channel);
 
   v1::WorkerMessage hello;

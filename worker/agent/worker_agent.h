@@ -19,6 +19,7 @@
 #include <string>
 
 #include "bertfleet/v1/workers.pb.h"
+#include "client/connection_settings.h"
 #include "worker/agent/assignment_events.h"
 #include "worker/agent/child_process.h"
 #include "worker/agent/report_buffer.h"
@@ -27,6 +28,7 @@ namespace bertfleet {
 
 struct AgentOptions {
   std::string coordinator;  // host:port
+  client::ConnectionSettings connection;  // TLS files and worker token (or --insecure)
   std::string device = "cpu";
   int threads = 0;           // 0: every core
   std::string worker_id;     // empty: the coordinator assigns one (kept across reconnects)
