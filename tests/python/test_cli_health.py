@@ -17,8 +17,6 @@ def client_env(coordinator):
 def test_serving_coordinator_reports_serving(coordinator, cli_binary):
     result = run_health(cli_binary, coordinator.address, client_env(coordinator))
     assert (result.returncode, result.stdout.strip()) == (0, "SERVING"), result.stderr
-    result = run_health(cli_binary, coordinator.address, client_env(coordinator), "bertfleet.v1.JobService")
-    assert (result.returncode, result.stdout.strip()) == (0, "SERVING"), result.stderr
 
 
 def test_json_output(coordinator, cli_binary):

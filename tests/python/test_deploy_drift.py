@@ -49,7 +49,7 @@ def shell_invocations(script: str):
     for word in words:
         if word in ("||", "&&", ";", "|", ">", ">>"):
             current = None
-        elif word.startswith("bertfleet"):
+        elif word in ("bertfleet", "bertfleet-worker", "bertfleet-coordinator"):
             current = [word]
             found.append(current)
         elif current is not None:
