@@ -341,7 +341,10 @@ def main():
         sys.exit(f"{binary} not built")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bertfleet-load-"))
     pb = generate_stubs(SOURCE_DIR, tmp / "stubs")
-    coord = Coordinator(binary, tmp / "coord", pb, lease_ms=args.lease_ms, heartbeat_ms=args.heartbeat_ms)
+    # --insecure (loopback): the benchmark measures the scheduler and store, as the earlier runs did;
+    # the harness's default is TLS + tokens.
+    coord = Coordinator(binary, tmp / "coord", pb, lease_ms=args.lease_ms, heartbeat_ms=args.heartbeat_ms,
+                        insecure=True)
     for sub in ("models/dummy", "mrpc"):  # local paths in the spec (only checked to be inside)
         (coord.data_root / sub).mkdir(parents=True, exist_ok=True)
     phase("stubs generated")

@@ -8,6 +8,8 @@
 namespace bertfleet::coordinator {
 namespace {
 
+constexpr int kMaxConcurrentStreamsPerConnection = 256;
+
 std::vector<std::string> NonEmpty(const std::vector<std::string>& addresses) {
   std::vector<std::string> out;
   for (const auto& address : addresses) {
@@ -35,6 +37,8 @@ CoordinatorSecurity::CoordinatorSecurity(const SecurityConfig& config, const std
 void CoordinatorSecurity::ConfigureServer(grpc::ServerBuilder& builder) {
   builder.RegisterService(auth_service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_request_bytes));
+  // HTTP/2 streams in flight on one connection: more wait in the client instead of piling up here.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreamsPerConnection);
 }
 
 std::string CoordinatorSecurity::Describe() const {

@@ -29,7 +29,7 @@ class CoordinatorSecurity {
   std::shared_ptr<grpc::ServerCredentials> credentials() const { return credentials_; }
   Authorizer& authorizer() { return *authorizer_; }
   StreamLimiter& streams() { return streams_; }
-  // Registers AuthService and applies the message size limit.
+  // Registers AuthService and applies the message size and per-connection stream limits.
   void ConfigureServer(grpc::ServerBuilder& builder);
   std::string Describe() const;  // "tls", "tls+client-certs" or "insecure", for the start log
 
