@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "cli/commands.h"
+#include "cli/token_commands.h"
+#include "client/channel_credentials.h"
 #include "cli/health_command.h"
 #include "common/cli/arg_parser.h"
 #include "common/util/error.h"
@@ -20,15 +22,22 @@ const char* kUsage =
     "  cancel JOB                  stop a job on every worker\n"
     "  workers                     list workers\n"
     "  health [SERVICE]            grpc.health.v1 check; exit 0 only when SERVING\n"
+    "  token create --name NAME --role admin|user|worker   (admin) make a token, shown once\n"
+    "  token list | token revoke NAME                      (admin) manage tokens\n"
     "The coordinator address comes from --coordinator or $BERTFLEET_COORDINATOR\n"
-    "(default localhost:50051).\n";
+    "(default localhost:50051); the token from $BERTFLEET_TOKEN or --token-file; TLS is verified\n"
+    "against --ca-file / $BERTFLEET_CA_FILE. Any of them may also be set in the config file\n"
+    "$BERTFLEET_CONFIG (default ~/.config/bertfleet/config.yaml); see docs/security.md.\n";
 
 int Run(const std::vector<std::string>& args) {
   bertfleet::ArgParser parser("bertfleet");
   parser.Value("coordinator", "coordinator address (default $BERTFLEET_COORDINATOR)")
       .Flag("json", "JSON output for scripts")
       .Flag("watch", "submit: follow the job until it ends")
+      .Value("name", "token create: the token's name (owner of the jobs it submits)")
+      .Value("role", "token create: admin, user or worker")
       .Flag("help", "show this help");
+  bertfleet::client::AddConnectionFlags(parser);
   parser.Parse(args);
   const auto& pos = parser.positional();
   if (parser.Has("help") || pos.empty()) {
@@ -36,12 +45,13 @@ int Run(const std::vector<std::string>& args) {
     return pos.empty() && !parser.Has("help") ? 2 : 0;
   }
   const std::string& command = pos[0];
-  const char* env = std::getenv("BERTFLEET_COORDINATOR");
-  std::string address = parser.GetOr("coordinator", env && *env ? env : "localhost:50051");
+  bertfleet::client::ConnectionSettings connection =
+      bertfleet::client::LoadConnectionSettings(parser, "localhost:50051");
   bertfleet::cli::CliContext cli;
   cli.json = parser.Has("json");
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(connection.coordinator, bertfleet::client::MakeChannelCredentials(connection));
   cli.stub = bertfleet::v1::JobService::NewStub(channel);
+  cli.auth = bertfleet::v1::AuthService::NewStub(channel);
 
   auto one_arg = [&](const char* what) -> std::string {
     if (pos.size() != 2) throw bertfleet::Error(command + " takes exactly one argument: " + what);
@@ -60,7 +70,16 @@ int Run(const std::vector<std::string>& args) {
     if (pos.size() > 2) throw bertfleet::Error("health takes at most one argument: SERVICE");
     return bertfleet::cli::HealthCommand(channel, pos.size() == 2 ? pos[1] : "", cli.json);
   }
-  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health)");
+  if (command == "token") {
+    std::string action = pos.size() >= 2 ? pos[1] : "";
+    if (action == "create" && pos.size() == 2) {
+      return bertfleet::cli::TokenCreateCommand(cli, parser.Get("name"), parser.Get("role"));
+    }
+    if (action == "list" && pos.size() == 2) return bertfleet::cli::TokenListCommand(cli);
+    if (action == "revoke" && pos.size() == 3) return bertfleet::cli::TokenRevokeCommand(cli, pos[2]);
+    throw bertfleet::Error("usage: token create --name NAME --role admin|user|worker | token list | token revoke NAME");
+  }
+  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token)");
 }
 
 }  // namespace
