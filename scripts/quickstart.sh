@@ -69,7 +69,8 @@ export BERTFLEET_CONFIG=/dev/null BERTFLEET_CA_FILE="$run/tls/ca.pem"
 BERTFLEET_TOKEN=$(cat "$run/state/admin.token")
 export BERTFLEET_TOKEN
 worker_token=$("$build/cli/bertfleet" --coordinator "$address" token create \
-  --name "quickstart-workers-$(date +%s)" --role worker 2>/dev/null)
+  --name "quickstart-workers-$(date +%s)" --role worker 2> "$run/token.err") ||
+  { cat "$run/token.err" >&2; exit 1; }
 echo "quickstart: CLI as admin (BERTFLEET_TOKEN from $run/state/admin.token), workers with a worker token"
 
 for i in 1 2; do
