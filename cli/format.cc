@@ -113,6 +113,18 @@ std::string EpochTable(const bertfleet::v1::Job& job) {
   return Table(rows);
 }
 
+std::string AttemptsTable(const bertfleet::v1::Job& job) {
+  std::vector<std::vector<std::string>> rows = {{"Attempt", "Workers", "Started", "Outcome", "Resumed from", "Cause"}};
+  for (const auto& attempt : job.attempts()) {
+    std::string workers;
+    for (const auto& id : attempt.worker_ids()) workers += (workers.empty() ? "" : ",") + id;
+    rows.push_back({std::to_string(attempt.attempt()), workers, Time(attempt.started_at()),
+                    attempt.outcome().empty() ? "RUNNING" : attempt.outcome(),
+                    attempt.resumed_from().empty() ? "-" : attempt.resumed_from(), attempt.message()});
+  }
+  return Table(rows);
+}
+
 std::string JobDetails(const bertfleet::v1::Job& job) {
   std::string workers;
   for (const auto& id : job.worker_ids()) workers += (workers.empty() ? "" : ", ") + id;
@@ -124,14 +136,19 @@ std::string JobDetails(const bertfleet::v1::Job& job) {
       {"priority:", std::to_string(job.priority())},
       {"workers:", std::to_string(job.world_size()) + " x " + job.device() +
                        (workers.empty() ? "" : " (" + workers + ")")},
-      {"attempt:", std::to_string(job.attempt())},
+      {"attempt:", std::to_string(job.attempt()) + " (restarts " + std::to_string(job.restarts()) + " of " +
+                       std::to_string(job.max_restarts()) + ")"},
       {"step:", std::to_string(job.global_step()) + "/" + std::to_string(job.total_steps())},
       {"created:", Time(job.created_at())},
       {"started:", Time(job.started_at())},
       {"finished:", Time(job.finished_at())},
       {"output:", job.output_dir()},
   };
+  if (!job.latest_checkpoint().empty()) rows.push_back({"checkpoint:", job.latest_checkpoint()});
   std::string out = Table(rows);
+  if (job.attempts_size() > 1 || (job.attempts_size() == 1 && job.attempts(0).outcome() == "FAILED")) {
+    out += "\n" + AttemptsTable(job);
+  }
   if (job.epochs_size() > 0) out += "\n" + EpochTable(job);
   if (job.has_final_metrics() && job.final_metrics().evaluated()) {
     const auto& m = job.final_metrics();

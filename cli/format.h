@@ -21,6 +21,8 @@ std::string Table(const std::vector<std::vector<std::string>>& rows);
 std::string JobsTable(const std::vector<bertfleet::v1::Job>& jobs);
 std::string WorkersTable(const std::vector<bertfleet::v1::Worker>& workers);
 std::string EpochTable(const bertfleet::v1::Job& job);
+// One row per attempt: gang, outcome, the checkpoint it resumed from, why it ended.
+std::string AttemptsTable(const bertfleet::v1::Job& job);
 std::string JobDetails(const bertfleet::v1::Job& job);  // `status` output
 std::string EventLine(const bertfleet::v1::JobEvent& event);  // one plain line per event
 std::string ProgressBar(const bertfleet::v1::StepProgress& progress, int width);

@@ -72,6 +72,7 @@ class Fleet {
     int64_t seq = 0;
     bertfleet::v1::Job job;
     std::vector<bool> started, finished;  // per rank, current attempt
+    int64_t latest_checkpoint_step = -1;  // of job.latest_checkpoint (-1: unknown, e.g. after a reload)
     bool cancelling = false;
     Clock::time_point cancel_deadline;
     bool recovering = false;  // restarted while active: waiting for its workers to report
@@ -94,8 +95,15 @@ class Fleet {
   std::string NewJobId();
   void SetState(JobEntry& entry, bertfleet::v1::JobState state, const std::string& message, Deferred& after);
   void Emit(const bertfleet::v1::JobEvent& event, bool persist);
+  // fleet_attempts.cc: an attempt's start, its end on every rank, and the restart policy.
+  void StartAttempt(JobEntry& entry, const std::vector<std::string>& worker_ids, Deferred& after);
+  void RecordAttemptEnd(JobEntry& entry, const std::string& outcome, const std::string& message);
   void EndAttempt(JobEntry& entry, bertfleet::v1::JobState state, const std::string& message,
                   const std::string& cancel_reason, Deferred& after);
+  // A rank failed or was lost: ends the attempt on every rank and queues the job again (to resume
+  // from its latest checkpoint) while restarts are left, else fails it.
+  void FailAttempt(JobEntry& entry, const std::string& cause, const std::string& cancel_reason, Deferred& after);
+  void OnCheckpointSaved(WorkerEntry& worker, const bertfleet::v1::CheckpointSaved& saved);
   void SendCancel(JobEntry& entry, const std::string& reason, bool only_unfinished);
   void MaybeCancelled(JobEntry& entry, Deferred& after);
   void ScheduleLocked(Deferred& after);

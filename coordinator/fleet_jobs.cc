@@ -74,6 +74,7 @@ Job Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::
     job.set_world_size(spec.world_size);
     job.set_device(spec.device);
     job.set_priority(spec.priority);
+    job.set_max_restarts(static_cast<int32_t>(spec.max_restarts));
     SetTimestamp(job.mutable_created_at(), NowMs());
     job.set_message("waiting for " + std::to_string(spec.world_size) + " idle " + spec.device + " worker(s)");
     job.set_output_dir(
@@ -213,33 +214,6 @@ void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message
   }
 }
 
-void Fleet::SendCancel(JobEntry& entry, const std::string& reason, bool only_unfinished) {
-  const Job& job = entry.job;
-  for (int rank = 0; rank < job.worker_ids_size(); ++rank) {
-    if (only_unfinished && rank < static_cast<int>(entry.finished.size()) && entry.finished[rank]) continue;
-    auto it = workers_.find(job.worker_ids(rank));
-    if (it == workers_.end() || !it->second.session) continue;
-    WorkerEntry& worker = it->second;
-    if (worker.job_id != job.id() || worker.attempt != job.attempt()) continue;
-    v1::CoordinatorMessage message;
-    auto* cancel = message.mutable_cancel();
-    cancel->set_job_id(job.id());
-    cancel->set_attempt(job.attempt());
-    cancel->set_reason(reason);
-    worker.session->Send(message);
-  }
-}
-
-void Fleet::EndAttempt(JobEntry& entry, JobState state, const std::string& message,
-                       const std::string& cancel_reason, Deferred& after) {
-  std::string outcome = state == v1::JOB_STATE_QUEUED ? "REQUEUED" : JobState_Name(state);
-  if (entry.job.attempt() > 0) {
-    store_->FinishAttempt(entry.job.id(), entry.job.attempt(), outcome, message, NowMs());
-  }
-  if (!cancel_reason.empty()) SendCancel(entry, cancel_reason, true);
-  SetState(entry, state, message, after);
-}
-
 void Fleet::MaybeCancelled(JobEntry& entry, Deferred& after) {
   if (!entry.cancelling) return;
   for (int rank = 0; rank < entry.job.worker_ids_size(); ++rank) {
@@ -265,33 +239,7 @@ void Fleet::ScheduleLocked(Deferred& after) {
     if (worker.session && worker.job_id.empty()) idle[worker.info.device()].push_back(id);
   }
   for (const Placement& placement : Schedule(std::move(queued), std::move(idle))) {
-    JobEntry& entry = jobs_.at(placement.job_id);
-    entry.job.set_attempt(entry.job.attempt() + 1);
-    entry.job.clear_worker_ids();
-    for (const auto& id : placement.worker_ids) entry.job.add_worker_ids(id);
-    entry.job.set_output_dir((std::filesystem::path(options_.checkpoint_root) / entry.job.id()).string());
-    entry.started.assign(entry.job.world_size(), false);
-    entry.finished.assign(entry.job.world_size(), false);
-    store_->BeginAttempt(entry.job.id(), entry.job.attempt(), placement.worker_ids, NowMs());
-    std::string gang;
-    for (const auto& id : placement.worker_ids) gang += (gang.empty() ? "" : ", ") + id;
-    SetState(entry, v1::JOB_STATE_SCHEDULED, "assigned to " + gang, after);
-    for (int rank = 0; rank < static_cast<int>(placement.worker_ids.size()); ++rank) {
-      WorkerEntry& worker = workers_.at(placement.worker_ids[rank]);
-      worker.job_id = entry.job.id();
-      worker.attempt = entry.job.attempt();
-      worker.rank = rank;
-      v1::CoordinatorMessage message;
-      auto* a = message.mutable_assignment();
-      a->set_job_id(entry.job.id());
-      a->set_attempt(entry.job.attempt());
-      a->set_rank(rank);
-      a->set_world_size(static_cast<int32_t>(entry.job.world_size()));
-      a->set_spec_yaml(entry.job.spec_yaml());
-      a->set_output_dir(entry.job.output_dir());
-      a->set_data_root(options_.data_root);
-      worker.session->Send(message);
-    }
+    StartAttempt(jobs_.at(placement.job_id), placement.worker_ids, after);
   }
 }
 

@@ -142,7 +142,8 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
       }
       case v1::WorkerMessage::kEpoch: {
         const auto& epoch = message.epoch();
-        if (!matches(epoch.job_id(), epoch.attempt())) break;
+        // Rank 0's report is the job's: every rank evaluates the same all-reduced metrics.
+        if (!matches(epoch.job_id(), epoch.attempt()) || worker.rank != 0) break;
         if (!store_->AddEpochMetrics(epoch.job_id(), epoch.attempt(), epoch.metrics())) break;
         *entry->job.add_epochs() = epoch.metrics();
         entry->job.set_global_step(std::max(entry->job.global_step(), epoch.metrics().global_step()));
@@ -155,8 +156,7 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
         break;
       }
       case v1::WorkerMessage::kCheckpoint:
-        Log("INFO", "checkpoint saved", {{"job", message.checkpoint().job_id()},
-                                         {"path", message.checkpoint().path()}});
+        OnCheckpointSaved(worker, message.checkpoint());
         break;
       case v1::WorkerMessage::kFinished:
         HandleFinished(worker, message.finished(), after);
@@ -184,9 +184,8 @@ void Fleet::HandleFinished(WorkerEntry& worker, const v1::AssignmentFinished& fi
   if (!finished.success()) {
     std::string why = finished.message().empty() ? (finished.cancelled() ? "stopped" : "failed")
                                                  : finished.message();
-    EndAttempt(*entry, v1::JOB_STATE_FAILED,
-               "rank " + std::to_string(rank) + " (worker " + worker.info.id() + ") failed: " + why,
-               "rank " + std::to_string(rank) + " failed", after);
+    FailAttempt(*entry, "rank " + std::to_string(rank) + " (worker " + worker.info.id() + ") failed: " + why,
+                "rank " + std::to_string(rank) + " failed", after);
     return;
   }
   if (rank == 0) {
@@ -213,7 +212,7 @@ void Fleet::WorkerLost(WorkerEntry& worker, const std::string& reason, Deferred&
     MaybeCancelled(*entry, after);
   } else if (!entry->recovering) {
     std::string who = "worker " + worker.info.id() + " (rank " + std::to_string(rank) + ")";
-    EndAttempt(*entry, v1::JOB_STATE_FAILED, who + " lost: " + reason, who + " was lost", after);
+    FailAttempt(*entry, who + " lost: " + reason, who + " was lost", after);
   }
 }
 

@@ -23,15 +23,18 @@ class JobStore {
   virtual int64_t InsertJob(const bertfleet::v1::Job& job) = 0;
   // Rewrites the job's row (state, times, message, progress, attempt, gang, final metrics).
   virtual void UpdateJob(const bertfleet::v1::Job& job) = 0;
-  // Every job in submission order, each with the epochs of its current attempt.
+  // Every job in submission order, each with its attempts and its epochs (one per epoch number,
+  // from whichever attempt reported it first).
   virtual std::vector<StoredJob> LoadJobs() = 0;
 
   virtual void BeginAttempt(const std::string& job_id, int32_t attempt,
-                            const std::vector<std::string>& worker_ids, int64_t time_ms) = 0;
+                            const std::vector<std::string>& worker_ids, const std::string& resumed_from,
+                            int64_t time_ms) = 0;
   virtual void FinishAttempt(const std::string& job_id, int32_t attempt, const std::string& outcome,
                              const std::string& message, int64_t time_ms) = 0;
 
-  // False when the epoch of this attempt was already recorded (a repeated report).
+  // False when this epoch of the job was already recorded (a repeated report, or an epoch that a
+  // restarted attempt finished again).
   virtual bool AddEpochMetrics(const std::string& job_id, int32_t attempt,
                                const bertfleet::v1::EpochMetrics& metrics) = 0;
 

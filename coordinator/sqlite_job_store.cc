@@ -72,6 +72,17 @@ CREATE TABLE events (
 );
 CREATE INDEX events_job ON events(job_id, id);
 )sql",
+    // 2: restarts (issue 7). An epoch is recorded once per job, whichever attempt reports it
+    // first: a restarted attempt that resumes before an epoch's end reports that epoch again.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN max_restarts INTEGER NOT NULL DEFAULT 3;
+ALTER TABLE jobs ADD COLUMN latest_checkpoint TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN resumed_from TEXT NOT NULL DEFAULT '';
+DELETE FROM epoch_metrics WHERE rowid NOT IN
+  (SELECT MIN(rowid) FROM epoch_metrics GROUP BY job_id, epoch);
+CREATE UNIQUE INDEX epoch_metrics_job_epoch ON epoch_metrics(job_id, epoch);
+)sql",
 };
 
 std::string JoinIds(const google::protobuf::RepeatedPtrField<std::string>& ids) {
@@ -155,10 +166,11 @@ int64_t SqliteJobStore::InsertJob(const Job& job) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s(db_,
               "INSERT INTO jobs (id, owner, state, spec_yaml, world_size, device, priority, "
-              "created_at_ms, message, output_dir) VALUES (?,?,?,?,?,?,?,?,?,?)");
+              "created_at_ms, message, output_dir, max_restarts) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, job.id()).Bind(2, job.owner()).Bind(3, static_cast<int64_t>(job.state()));
   s.Bind(4, job.spec_yaml()).Bind(5, job.world_size()).Bind(6, job.device()).Bind(7, job.priority());
   s.Bind(8, TimestampMs(job.created_at())).Bind(9, job.message()).Bind(10, job.output_dir());
+  s.Bind(11, static_cast<int64_t>(job.max_restarts()));
   if (s.Step() != SQLITE_DONE) throw Error("job id " + job.id() + " already exists");
   return sqlite3_last_insert_rowid(db_);
 }
@@ -167,13 +179,14 @@ void SqliteJobStore::UpdateJob(const Job& job) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s(db_,
               "UPDATE jobs SET state=?, started_at_ms=?, finished_at_ms=?, message=?, global_step=?, "
-              "total_steps=?, attempt=?, worker_ids=?, output_dir=?, final_metrics=? WHERE id=?");
+              "total_steps=?, attempt=?, worker_ids=?, output_dir=?, final_metrics=?, restarts=?, "
+              "latest_checkpoint=? WHERE id=?");
   s.Bind(1, static_cast<int64_t>(job.state())).Bind(2, TimestampMs(job.started_at()));
   s.Bind(3, TimestampMs(job.finished_at())).Bind(4, job.message()).Bind(5, job.global_step());
   s.Bind(6, job.total_steps()).Bind(7, static_cast<int64_t>(job.attempt()));
   s.Bind(8, JoinIds(job.worker_ids())).Bind(9, job.output_dir());
   s.BindBlob(10, job.has_final_metrics() ? job.final_metrics().SerializeAsString() : std::string());
-  s.Bind(11, job.id());
+  s.Bind(11, static_cast<int64_t>(job.restarts())).Bind(12, job.latest_checkpoint()).Bind(13, job.id());
   s.Step();
   if (sqlite3_changes(db_) != 1) throw Error("job " + job.id() + " is not in the database");
 }
@@ -184,7 +197,7 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
   Statement s(db_,
               "SELECT seq, id, owner, state, spec_yaml, world_size, device, priority, created_at_ms, "
               "started_at_ms, finished_at_ms, message, global_step, total_steps, attempt, worker_ids, "
-              "output_dir, final_metrics FROM jobs ORDER BY seq");
+              "output_dir, final_metrics, restarts, max_restarts, latest_checkpoint FROM jobs ORDER BY seq");
   while (s.Step() == SQLITE_ROW) {
     StoredJob stored;
     stored.seq = s.Int(0);
@@ -208,14 +221,16 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
     job.set_output_dir(s.Text(16));
     std::string metrics = s.Text(17);
     if (!metrics.empty()) job.mutable_final_metrics()->ParseFromString(metrics);
+    job.set_restarts(static_cast<int32_t>(s.Int(18)));
+    job.set_max_restarts(static_cast<int32_t>(s.Int(19)));
+    job.set_latest_checkpoint(s.Text(20));
     jobs.push_back(std::move(stored));
   }
   for (StoredJob& stored : jobs) {
     Statement q(db_,
                 "SELECT epoch, global_step, train_loss, eval_loss, eval_accuracy, eval_f1, "
-                "train_samples_per_second, evaluated FROM epoch_metrics WHERE job_id=? AND attempt=? "
-                "ORDER BY epoch");
-    q.Bind(1, stored.job.id()).Bind(2, static_cast<int64_t>(stored.job.attempt()));
+                "train_samples_per_second, evaluated FROM epoch_metrics WHERE job_id=? ORDER BY epoch");
+    q.Bind(1, stored.job.id());
     while (q.Step() == SQLITE_ROW) {
       EpochMetrics* m = stored.job.add_epochs();
       m->set_epoch(q.Int(0));
@@ -227,17 +242,34 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
       m->set_train_samples_per_second(q.Double(6));
       m->set_evaluated(q.Int(7) != 0);
     }
+    Statement a(db_,
+                "SELECT attempt, worker_ids, started_at_ms, finished_at_ms, outcome, message, resumed_from "
+                "FROM attempts WHERE job_id=? ORDER BY attempt");
+    a.Bind(1, stored.job.id());
+    while (a.Step() == SQLITE_ROW) {
+      bertfleet::v1::JobAttempt* attempt = stored.job.add_attempts();
+      attempt->set_attempt(static_cast<int32_t>(a.Int(0)));
+      std::stringstream gang(a.Text(1));
+      for (std::string id; std::getline(gang, id, ',');) attempt->add_worker_ids(id);
+      SetTimestamp(attempt->mutable_started_at(), a.Int(2));
+      if (a.Int(3)) SetTimestamp(attempt->mutable_finished_at(), a.Int(3));
+      attempt->set_outcome(a.Text(4));
+      attempt->set_message(a.Text(5));
+      attempt->set_resumed_from(a.Text(6));
+    }
   }
   return jobs;
 }
 
 void SqliteJobStore::BeginAttempt(const std::string& job_id, int32_t attempt,
-                                  const std::vector<std::string>& worker_ids, int64_t time_ms) {
+                                  const std::vector<std::string>& worker_ids, const std::string& resumed_from,
+                                  int64_t time_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s(db_,
-              "INSERT OR REPLACE INTO attempts (job_id, attempt, worker_ids, started_at_ms) "
-              "VALUES (?,?,?,?)");
+              "INSERT OR REPLACE INTO attempts (job_id, attempt, worker_ids, started_at_ms, resumed_from) "
+              "VALUES (?,?,?,?,?)");
   s.Bind(1, job_id).Bind(2, static_cast<int64_t>(attempt)).Bind(3, JoinIds(worker_ids)).Bind(4, time_ms);
+  s.Bind(5, resumed_from);
   s.Step();
 }
 

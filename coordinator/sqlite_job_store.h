@@ -18,14 +18,15 @@ class SqliteJobStore : public JobStore {
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   int SchemaVersion();
 
   int64_t InsertJob(const bertfleet::v1::Job& job) override;
   void UpdateJob(const bertfleet::v1::Job& job) override;
   std::vector<StoredJob> LoadJobs() override;
   void BeginAttempt(const std::string& job_id, int32_t attempt,
-                    const std::vector<std::string>& worker_ids, int64_t time_ms) override;
+                    const std::vector<std::string>& worker_ids, const std::string& resumed_from,
+                    int64_t time_ms) override;
   void FinishAttempt(const std::string& job_id, int32_t attempt, const std::string& outcome,
                      const std::string& message, int64_t time_ms) override;
   bool AddEpochMetrics(const std::string& job_id, int32_t attempt,

@@ -104,7 +104,7 @@ TEST_F(StoreTest, JobsRoundTripInSubmissionOrderAcrossReopen) {
   EXPECT_EQ(TimestampMs(b.started_at()), 1700000000999);
 }
 
-TEST_F(StoreTest, EpochMetricsAreUniquePerAttemptAndLoadedForTheCurrentAttempt) {
+TEST_F(StoreTest, EachEpochIsRecordedOnceAcrossAttempts) {
   SqliteJobStore store(Db());
   v1::Job job = MakeJob("job-e", 0);
   store.InsertJob(job);
@@ -114,15 +114,88 @@ TEST_F(StoreTest, EpochMetricsAreUniquePerAttemptAndLoadedForTheCurrentAttempt) 
   m.set_evaluated(true);
   EXPECT_TRUE(store.AddEpochMetrics("job-e", 1, m));
   EXPECT_FALSE(store.AddEpochMetrics("job-e", 1, m));  // repeated report
-  EXPECT_TRUE(store.AddEpochMetrics("job-e", 2, m));   // a new attempt may report epoch 1 again
+  m.set_eval_accuracy(0.1);
+  EXPECT_FALSE(store.AddEpochMetrics("job-e", 2, m));  // a restarted attempt finishing epoch 1 again
   m.set_epoch(2);
   EXPECT_TRUE(store.AddEpochMetrics("job-e", 2, m));
   job.set_attempt(2);
   store.UpdateJob(job);
   auto jobs = store.LoadJobs();
-  ASSERT_EQ(jobs[0].job.epochs_size(), 2);
+  ASSERT_EQ(jobs[0].job.epochs_size(), 2);  // both epochs, though from different attempts
   EXPECT_EQ(jobs[0].job.epochs(1).epoch(), 2);
+  EXPECT_DOUBLE_EQ(jobs[0].job.epochs(0).eval_accuracy(), 0.7);  // the first report of epoch 1 wins
   EXPECT_TRUE(jobs[0].job.epochs(0).evaluated());
+}
+
+TEST_F(StoreTest, AttemptsRestartsAndLatestCheckpointSurviveAReopen) {
+  {
+    SqliteJobStore store(Db());
+    v1::Job job = MakeJob("job-r", 0);
+    job.set_max_restarts(5);
+    store.InsertJob(job);
+    store.BeginAttempt("job-r", 1, {"w1", "w2"}, "", 10);
+    store.FinishAttempt("job-r", 1, "FAILED", "worker w2 (rank 1) lost: stream closed", 20);
+    store.BeginAttempt("job-r", 2, {"w1", "w3"}, "/ck/job-r/checkpoint-12", 30);
+    job.set_attempt(2);
+    job.set_restarts(1);
+    job.set_latest_checkpoint("/ck/job-r/checkpoint-12");
+    store.UpdateJob(job);
+  }
+  SqliteJobStore store(Db());
+  const v1::Job job = store.LoadJobs().at(0).job;
+  EXPECT_EQ(job.max_restarts(), 5);
+  EXPECT_EQ(job.restarts(), 1);
+  EXPECT_EQ(job.latest_checkpoint(), "/ck/job-r/checkpoint-12");
+  ASSERT_EQ(job.attempts_size(), 2);
+  EXPECT_EQ(job.attempts(0).outcome(), "FAILED");
+  EXPECT_EQ(job.attempts(0).message(), "worker w2 (rank 1) lost: stream closed");
+  EXPECT_EQ(TimestampMs(job.attempts(0).finished_at()), 20);
+  EXPECT_EQ(job.attempts(1).worker_ids(1), "w3");
+  EXPECT_EQ(job.attempts(1).resumed_from(), "/ck/job-r/checkpoint-12");
+  EXPECT_EQ(job.attempts(1).outcome(), "");
+  EXPECT_FALSE(job.attempts(1).has_finished_at());
+}
+
+TEST_F(StoreTest, MigratingFromVersion1KeepsTheFirstReportOfEachEpoch) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Db().c_str(), &db), SQLITE_OK);
+    // Version 1's tables, as shipped, with one epoch reported by two attempts.
+    const char* v1_schema = R"sql(
+CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL DEFAULT '', state INTEGER NOT NULL, spec_yaml TEXT NOT NULL,
+  world_size INTEGER NOT NULL, device TEXT NOT NULL, priority INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL, started_at_ms INTEGER NOT NULL DEFAULT 0,
+  finished_at_ms INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '',
+  global_step INTEGER NOT NULL DEFAULT 0, total_steps INTEGER NOT NULL DEFAULT 0,
+  attempt INTEGER NOT NULL DEFAULT 0, worker_ids TEXT NOT NULL DEFAULT '',
+  output_dir TEXT NOT NULL DEFAULT '', final_metrics BLOB);
+CREATE TABLE attempts (job_id TEXT NOT NULL, attempt INTEGER NOT NULL, worker_ids TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL, finished_at_ms INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '', PRIMARY KEY (job_id, attempt));
+CREATE TABLE epoch_metrics (job_id TEXT NOT NULL, attempt INTEGER NOT NULL, epoch INTEGER NOT NULL,
+  global_step INTEGER NOT NULL, train_loss REAL NOT NULL, eval_loss REAL NOT NULL,
+  eval_accuracy REAL NOT NULL, eval_f1 REAL NOT NULL, train_samples_per_second REAL NOT NULL,
+  evaluated INTEGER NOT NULL, UNIQUE (job_id, attempt, epoch));
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,
+  time_ms INTEGER NOT NULL, kind TEXT NOT NULL, event BLOB NOT NULL);
+INSERT INTO jobs (id, state, spec_yaml, world_size, device, priority, created_at_ms, attempt)
+  VALUES ('job-old', 4, 'task: mrpc', 1, 'cpu', 0, 1, 2);
+INSERT INTO epoch_metrics VALUES ('job-old', 1, 1, 8, 0.5, 0.4, 0.75, 0.8, 10, 1);
+INSERT INTO epoch_metrics VALUES ('job-old', 2, 1, 8, 0.6, 0.5, 0.25, 0.3, 10, 1);
+INSERT INTO epoch_metrics VALUES ('job-old', 2, 2, 16, 0.3, 0.3, 0.85, 0.9, 10, 1);
+PRAGMA user_version=1;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v1_schema, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  SqliteJobStore store(Db());
+  EXPECT_EQ(store.SchemaVersion(), SqliteJobStore::kSchemaVersion);
+  const v1::Job job = store.LoadJobs().at(0).job;
+  ASSERT_EQ(job.epochs_size(), 2);
+  EXPECT_DOUBLE_EQ(job.epochs(0).eval_accuracy(), 0.75);
+  EXPECT_EQ(job.epochs(1).epoch(), 2);
+  EXPECT_EQ(job.max_restarts(), 3);  // the column's default: the job spec's default
 }
 
 TEST_F(StoreTest, EventsAndAttemptsAreKeptInOrder) {
@@ -143,7 +216,7 @@ TEST_F(StoreTest, EventsAndAttemptsAreKeptInOrder) {
   EXPECT_EQ(events[1].state(), v1::JOB_STATE_SCHEDULED);
   EXPECT_EQ(events[3].epoch().epoch(), 3);
   EXPECT_TRUE(store.LoadEvents("job-other").empty());
-  store.BeginAttempt("job-v", 1, {"w1"}, 10);
+  store.BeginAttempt("job-v", 1, {"w1"}, "", 10);
   store.FinishAttempt("job-v", 1, "FAILED", "worker w1 (rank 0) lost", 20);  // no throw
 }
 

@@ -131,7 +131,7 @@ def test_device_must_match(coordinator, bertfleet_pb, workers):
 def test_lost_worker_fails_the_attempt_and_other_ranks_are_cancelled(coordinator, bertfleet_pb, workers):
     jobs = bertfleet_pb.jobs
     w1, w2 = workers(worker_id="r0"), workers(worker_id="r1")
-    job = coordinator.submit(minimal_spec(world_size=2))
+    job = coordinator.submit(minimal_spec(world_size=2, max_restarts=0))  # restarts: test_coordinator_gang_attempts
     a1, a2 = w1.next_of("assignment"), w2.next_of("assignment")
     w1.started(a1)
     w2.started(a2)
@@ -150,7 +150,7 @@ def test_missed_heartbeats_expire_the_lease(coordinator, bertfleet_pb):
     silent = FakeWorker(coordinator, worker_id="silent")
     registered = silent.registered()
     assert registered.lease_ms == 1500 and registered.heartbeat_interval_ms == 300
-    job = coordinator.submit(minimal_spec())
+    job = coordinator.submit(minimal_spec(max_restarts=0))
     silent.next_of("assignment")
     failed = coordinator.wait_state(job.id, jobs.JOB_STATE_FAILED, timeout=6)
     assert "lease" in failed.message and "silent" in failed.message
@@ -160,7 +160,7 @@ def test_missed_heartbeats_expire_the_lease(coordinator, bertfleet_pb):
 
 def test_rank_failure_fails_the_job(coordinator, bertfleet_pb, workers):
     w = workers(worker_id="x")
-    job = coordinator.submit(minimal_spec())
+    job = coordinator.submit(minimal_spec(max_restarts=0))
     a = w.next_of("assignment")
     w.finished(a, success=False, message="CUDA out of memory")
     failed = coordinator.wait_state(job.id, bertfleet_pb.jobs.JOB_STATE_FAILED)
