@@ -12,6 +12,7 @@ apt_packages=(
   libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev
   libutf8proc-dev libcurl4-openssl-dev libssl-dev openssl nlohmann-json3-dev
   prometheus python3 python3-venv python3-pip python3-torch python3-grpcio python3-numpy
+  clang libclang-rt-dev llvm  # tests/fuzz: libFuzzer, ASan/UBSan runtimes, llvm-symbolizer
 )
 
 missing=()

@@ -9,6 +9,7 @@
 
 #include "common/config/job_spec_fields.h"
 #include "common/config/yaml_scalar.h"
+#include "common/text/utf8.h"
 #include "common/util/edit_distance.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
@@ -31,17 +32,18 @@ bool EndsWith(const std::string& text, const std::string& suffix) {
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Keys as they appear in messages: plain names as is, anything odd quoted and shortened.
-std::string KeyForMessage(const std::string& key) {
-  if (key.empty() || key.size() > 80) return QuoteForMessage(key);
-  for (const char c : key) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-      return QuoteForMessage(key);
-  }
-  return key;
-}
+// A message lists at most this many problems: more only bury the first ones, and it has to fit
+// in a gRPC status (8 KiB of metadata by default).
+constexpr size_t kMaxReportedProblems = 10;
 
-std::string UnknownKeyMessage(const std::string& key) {
+// The suggestion costs an edit distance per known key, quadratic in the key's length: only keys
+// that will be reported and could be a typo of a name (none is longer than 30) get one, so a
+// megabyte of made-up keys cannot keep the coordinator busy.
+std::string UnknownKeyMessage(const std::string& key, const JobSpecProblems& problems) {
+  constexpr size_t kMaxSuggestedKeyLength = 64;
+  if (problems.size() >= kMaxReportedProblems || key.size() > kMaxSuggestedKeyLength) {
+    return "unknown key";
+  }
   return "unknown key; did you mean \"" + ClosestMatch(key, JobSpecKeyNames()) + "\"?";
 }
 
@@ -53,7 +55,7 @@ std::string Label(const JobSpecProblem& problem, const std::set<std::string>& ov
   if (overridden.count(key)) return "--set " + KeyForMessage(key);
   std::string after;
   for (const std::string& other : problem.keys) {
-    if (overridden.count(other)) after += (after.empty() ? "" : ", ") + ("--set " + other);
+    if (overridden.count(other)) after += (after.empty() ? "" : ", ") + ("--set " + KeyForMessage(other));
   }
   return KeyForMessage(key) + (after.empty() ? "" : " (after " + after + ")");
 }
@@ -61,10 +63,14 @@ std::string Label(const JobSpecProblem& problem, const std::set<std::string>& ov
 [[noreturn]] void ThrowProblems(const std::string& source, const JobSpecProblems& problems,
                                 const std::set<std::string>& overridden) {
   std::string message;
-  for (const JobSpecProblem& problem : problems) {
+  for (size_t i = 0; i < problems.size() && i < kMaxReportedProblems; ++i) {
     if (!message.empty()) message += "\n";
-    const std::string label = Label(problem, overridden);
-    message += source + ": " + (label.empty() ? "" : label + ": ") + problem.message;
+    const std::string label = Label(problems[i], overridden);
+    message += source + ": " + (label.empty() ? "" : label + ": ") + problems[i].message;
+  }
+  if (problems.size() > kMaxReportedProblems) {
+    message += "\n" + source + ": ... and " +
+               std::to_string(problems.size() - kMaxReportedProblems) + " more problems";
   }
   throw Error(message);
 }
@@ -119,7 +125,8 @@ YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& s
                                   ? ""
                                   : ":" + std::to_string(error.mark.line + 1) + ":" +
                                         std::to_string(error.mark.column + 1);
-    throw Error(source + where + ": malformed YAML: " + error.msg);
+    // yaml-cpp quotes the offending character, which need not be valid UTF-8.
+    throw Error(source + where + ": malformed YAML: " + utf8::ReplaceMalformed(error.msg));
   }
   if (documents.empty() || documents[0].IsNull()) {
     throw Error(
@@ -157,7 +164,7 @@ JobSpec ParseJobSpec(const std::string& yaml_text, const std::string& source) {
     }
     const JobSpecField* field = FindJobSpecField(key);
     if (field == nullptr) {
-      problems.push_back({{key}, UnknownKeyMessage(key)});
+      problems.push_back({{key}, UnknownKeyMessage(key, problems)});
       continue;
     }
     const std::string message = field->Set(entry->second, spec);
@@ -206,7 +213,7 @@ void ApplyJobSpecOverrides(JobSpec& spec, const std::vector<std::string>& assign
     try {
       value = YAML::Load(assignment.substr(equals + 1));
     } catch (const YAML::Exception& error) {
-      problems.push_back({{key}, "malformed value: " + error.msg});
+      problems.push_back({{key}, "malformed value: " + utf8::ReplaceMalformed(error.msg)});
       overridden.insert(key);
       continue;
     }
@@ -228,7 +235,7 @@ void ApplyJobSpecOverrides(JobSpec& spec, const std::vector<std::string>& assign
     const JobSpecField* field = FindJobSpecField(key);
     overridden.insert(field ? field->name() : key);
     if (field == nullptr) {
-      problems.push_back({{key}, UnknownKeyMessage(key)});
+      problems.push_back({{key}, UnknownKeyMessage(key, problems)});
       continue;
     }
     const std::string message = field->Set(value, updated);

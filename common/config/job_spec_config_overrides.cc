@@ -5,6 +5,7 @@
 
 #include "common/config/job_spec_fields.h"
 #include "common/config/yaml_scalar.h"
+#include "common/text/utf8.h"
 
 namespace bertfleet {
 namespace {
@@ -38,11 +39,11 @@ class ConfigOverridesField : public JobSpecField {
       try {
         overrides[key] = YamlScalarToJson(ResolveYamlScalar(entry->second));
       } catch (const YamlScalarError&) {
-        return key + ": must be a number, string, boolean or null" +
+        return KeyForMessage(key) + ": must be a number, string, boolean or null" +
                Got(DescribeYamlNode(entry->second));
       }
       if (overrides[key].is_number_float() && !std::isfinite(overrides[key].get<double>())) {
-        return key + ": must be a finite number" + Got(DescribeYamlNode(entry->second));
+        return KeyForMessage(key) + ": must be a finite number" + Got(DescribeYamlNode(entry->second));
       }
     }
     spec.model_config_overrides = std::move(overrides);
@@ -59,12 +60,20 @@ class ConfigOverridesField : public JobSpecField {
     for (const auto& [key, value] : overrides.items()) {
       if (key.empty() || key.size() > kMaxKeyLength)
         return "keys must be names of 1 to 256 characters";
-      if (value.is_structured()) return key + ": must be a number, string, boolean or null";
-      if (value.is_string() && value.get_ref<const std::string&>().size() > kMaxStringLength) {
-        return key + ": must be at most " + std::to_string(kMaxStringLength) + " characters";
+      // config.json is JSON, which needs UTF-8.
+      if (!utf8::IsValid(key)) return "keys must be valid UTF-8" + Got(QuoteForMessage(key));
+      const std::string shown_key = KeyForMessage(key);
+      if (value.is_structured()) return shown_key + ": must be a number, string, boolean or null";
+      if (value.is_string()) {
+        const std::string& text = value.get_ref<const std::string&>();
+        if (text.size() > kMaxStringLength) {
+          return shown_key + ": must be at most " + std::to_string(kMaxStringLength) +
+                 " characters";
+        }
+        if (!utf8::IsValid(text)) return shown_key + ": must be valid UTF-8" + Got(QuoteForMessage(text));
       }
       if (value.is_number_float() && !std::isfinite(value.get<double>())) {
-        return key + ": must be a finite number";
+        return shown_key + ": must be a finite number";
       }
     }
     return "";

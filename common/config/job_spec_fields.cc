@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/config/yaml_scalar.h"
+#include "common/text/utf8.h"
 
 namespace bertfleet {
 namespace {
@@ -258,6 +259,8 @@ class StringField : public JobSpecField {
         return "must not contain control characters" + Got(QuoteForMessage(value));
       }
     }
+    // Specs are stored and sent as JSON (checkpoints, the coordinator), which needs UTF-8.
+    if (!utf8::IsValid(value)) return "must be valid UTF-8" + Got(QuoteForMessage(value));
     return "";
   }
 

@@ -1,9 +1,12 @@
 #include "common/config/yaml_scalar.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+
+#include "common/text/utf8.h"
 
 namespace bertfleet {
 namespace {
@@ -174,9 +177,9 @@ YamlScalar ResolveYamlScalar(const YAML::Node& node) {
 
 std::string QuoteForMessage(const std::string& text) {
   std::string quoted = "\"";
-  const size_t shown = std::min(text.size(), kMessageTextLimit);
-  for (size_t i = 0; i < shown; ++i) {
-    const char c = text[i];
+  const std::string valid = utf8::ReplaceMalformed(text);
+  const std::string_view shown = utf8::TruncateAtCharBoundary(valid, kMessageTextLimit);
+  for (const char c : shown) {
     if (c == '"' || c == '\\') {
       quoted += '\\';
       quoted += c;
@@ -189,8 +192,17 @@ std::string QuoteForMessage(const std::string& text) {
     }
   }
   quoted += '"';
-  if (shown < text.size()) quoted += "... (" + std::to_string(text.size()) + " characters)";
+  if (shown.size() < valid.size()) quoted += "... (" + std::to_string(text.size()) + " characters)";
   return quoted;
+}
+
+std::string KeyForMessage(const std::string& key) {
+  if (key.empty() || key.size() > kMessageTextLimit) return QuoteForMessage(key);
+  for (const char c : key) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+      return QuoteForMessage(key);
+  }
+  return key;
 }
 
 std::string DescribeYamlNode(const YAML::Node& node) {

@@ -34,7 +34,11 @@ class YamlScalarError : public std::runtime_error {
 // How a node reads in "(got ...)": numbers and booleans as written, strings quoted, "null",
 // "a list", "a mapping". Long text is shortened so a 1 MB string does not flood the terminal.
 std::string DescribeYamlNode(const YAML::Node& node);
+// Untrusted text quoted and escaped; malformed UTF-8 shows as '?' so that messages stay valid
+// UTF-8 for the JSON and gRPC they travel in.
 std::string QuoteForMessage(const std::string& text);
+// Keys as they appear in messages: plain names as is, anything odd quoted and shortened.
+std::string KeyForMessage(const std::string& key);
 
 nlohmann::json YamlScalarToJson(const YamlScalar& scalar);
 

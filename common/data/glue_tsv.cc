@@ -4,6 +4,7 @@
 
 #include "common/data/mrpc_dataset.h"
 #include "common/data/text_lines.h"
+#include "common/text/utf8.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 
@@ -14,8 +15,10 @@ constexpr std::string_view kHeader = "idx\tlabel\tsentence1\tsentence2";
 
 std::string Quoted(std::string_view text) {
   constexpr size_t kMaxShown = 40;  // keep error lines readable when a whole sentence is wrong
-  std::string shown(text.substr(0, kMaxShown));
-  if (text.size() > kMaxShown) shown += "...";
+  // Messages travel in JSON events and gRPC statuses, which need valid UTF-8.
+  const std::string valid = utf8::ReplaceMalformed(text);
+  std::string shown(utf8::TruncateAtCharBoundary(valid, kMaxShown));
+  if (shown.size() < valid.size()) shown += "...";
   return "'" + shown + "'";
 }
 

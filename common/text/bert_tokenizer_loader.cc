@@ -29,7 +29,8 @@ Json ParseJsonFile(const fs::path& path) {
     if (!json.is_object()) throw Error(path.string() + ": expected a JSON object at the top level");
     return json;
   } catch (const Json::parse_error& error) {
-    throw Error(path.string() + ": invalid JSON: " + error.what());
+    // The parser quotes the bytes it stopped at, which need not be valid UTF-8.
+    throw Error(path.string() + ": invalid JSON: " + utf8::ReplaceMalformed(error.what()));
   }
 }
 

@@ -2,6 +2,7 @@
 // Minimal UTF-8 decoding and encoding for the tokenizer's hot loops (no allocation, no locale).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace bertfleet::utf8 {
@@ -75,6 +76,32 @@ inline bool IsValid(std::string_view text) {
     if (Decode(text, i) == kReplacement && text.substr(at, i - at) != "\xEF\xBF\xBD") return false;
   }
   return true;
+}
+
+// The longest prefix of text with at most max_bytes bytes that does not end inside a character.
+inline std::string_view TruncateAtCharBoundary(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<uint8_t>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+// text with every byte that is not part of a well-formed character replaced by `replacement`:
+// error messages quote untrusted bytes, and the JSON and gRPC they travel in need valid UTF-8.
+inline std::string ReplaceMalformed(std::string_view text, char replacement = '?') {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    const bool malformed =
+        Decode(text, i) == kReplacement && text.substr(at, i - at) != "\xEF\xBF\xBD";
+    if (malformed) {
+      out += replacement;
+    } else {
+      out.append(text.data() + at, i - at);
+    }
+  }
+  return out;
 }
 
 // Code points in text (continuation bytes are not counted).

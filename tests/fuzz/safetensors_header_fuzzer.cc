@@ -1,14 +1,14 @@
-// libFuzzer entry point for the safetensors header parser (not built by CMake yet):
-//   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     common/model/safetensors_format.cc tests/fuzz/safetensors_header_fuzzer.cc -o safetensors_fuzzer
-// Every input must parse or throw bertfleet::Error; a parsed header must describe tensors that lie
-// inside the input.
+// libFuzzer target for the safetensors header parser (model weights from the hub or users; built
+// and run by scripts/fuzz.sh). Input: a whole .safetensors file.
+// Every input must parse or throw bertfleet::Error naming the file; a parsed header must describe
+// tensors that lie inside the input.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "common/model/safetensors_format.h"
 #include "common/util/error.h"
+#include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
       }
     }
-  } catch (const bertfleet::Error&) {
+  } catch (const bertfleet::Error& error) {
+    bertfleet::fuzz::CheckError(error, "fuzz.safetensors");
   }
   return 0;
 }
