@@ -10,7 +10,7 @@
 #   nccl     nccl_group_link_check: 1-rank group on the GPU; then the join timeout (not fatal)
 #   model    a random bert-base-uncased-sized model (transformers BertConfig defaults) + tokenizer
 #   bertfleet  bertfleet-worker train: 1 epoch MRPC, bf16, cuda, 1-rank NCCL communicator
-#   bertfleet-padded  the same with BERTFLEET_PACKING=0 (padded layout), for comparison; not fatal
+#   bertfleet-packed  the same with BERTFLEET_PACKING=1 (packed layout; the default on CPUs, padded is the default on CUDA), for comparison; not fatal
 #   hf       bench/hf_trainer_run.py (transformers Trainer) with the same job on the same GPU
 # Everything printed also goes to $OUT/gpu-check.log when $OUT is set.
 # Environment knobs: PYTHON, CUDA_HOME, GPU_CHECK_WORK (default /tmp/bertfleet-gpu-check),
@@ -318,15 +318,15 @@ epoch_rate "$WORK/bertfleet.json" >/dev/null ||
   die "no epoch row with train_samples_per_second in the output"
 
 # ---------------------------------------------------------------------------------------------
-stage bertfleet-padded "bertfleet-worker train again with BERTFLEET_PACKING=0 (padded layout; informative, not fatal)"
-rm -rf "$WORK/bertfleet-padded-out"
-if BERTFLEET_PACKING=0 timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-padded-out" --json "${SETS[@]}" \
-    > "$WORK/bertfleet-padded.json" 2> "$WORK/bertfleet-padded.stderr"; then
-  cat "$WORK/bertfleet-padded.json"
+stage bertfleet-packed "bertfleet-worker train again with BERTFLEET_PACKING=1 (packed layout; informative, not fatal)"
+rm -rf "$WORK/bertfleet-packed-out"
+if BERTFLEET_PACKING=1 timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-packed-out" --json "${SETS[@]}" \
+    > "$WORK/bertfleet-packed.json" 2> "$WORK/bertfleet-packed.stderr"; then
+  cat "$WORK/bertfleet-packed.json"
 else
-  echo "bertfleet-worker train with BERTFLEET_PACKING=0 failed (not fatal):"
-  tail -20 "$WORK/bertfleet-padded.stderr"
-  : > "$WORK/bertfleet-padded.json"
+  echo "bertfleet-worker train with BERTFLEET_PACKING=1 failed (not fatal):"
+  tail -20 "$WORK/bertfleet-packed.stderr"
+  : > "$WORK/bertfleet-packed.json"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -354,23 +354,23 @@ end_stage
 echo
 echo "== summary"
 echo "gpu: $GPU_NAME"
-"$PYTHON" - "$WORK/bertfleet.json" "$WORK/hf.json" "$WORK/bertfleet-padded.json" <<'EOF'
+"$PYTHON" - "$WORK/bertfleet.json" "$WORK/hf.json" "$WORK/bertfleet-packed.json" <<'EOF'
 import json, sys
 def last(path):
     rows = [json.loads(l) for l in open(path) if l.startswith('{"')]
     return rows[-1] if rows else None
-bf, hf, padded = last(sys.argv[1]), last(sys.argv[2]), last(sys.argv[3])
+bf, hf, packed = last(sys.argv[1]), last(sys.argv[2]), last(sys.argv[3])
 def get(row, key):
     value = row.get(key)
     return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
 print(f"{'':17} {'samples/s':>10} {'train_loss':>10} {'eval_acc':>9} {'eval_f1':>8}")
-for name, row in (("bertfleet", bf), ("bertfleet-padded", padded), ("hf", hf)):
+for name, row in (("bertfleet", bf), ("bertfleet-packed", packed), ("hf", hf)):
     if row:
         print(f"{name:17} {row['train_samples_per_second']:10.1f} {get(row, 'train_loss'):>10} "
               f"{get(row, 'eval_accuracy'):>9} {get(row, 'eval_f1'):>8}")
 print(f"bertfleet/hf samples/s ratio: {bf['train_samples_per_second'] / hf['train_samples_per_second']:.2f}")
-if padded:
-    print(f"bertfleet-padded/hf samples/s ratio: {padded['train_samples_per_second'] / hf['train_samples_per_second']:.2f}")
+if packed:
+    print(f"bertfleet-packed/hf samples/s ratio: {packed['train_samples_per_second'] / hf['train_samples_per_second']:.2f}")
 EOF
 printf '  %s\n' "${TIMINGS[@]}"
 if [ "$NCCL_OK" != 1 ]; then

@@ -16,8 +16,10 @@ TrainingSession::TrainingSession(BertForSequenceClassification model, BertConfig
       device_(device),
       base_lr_(spec.learning_rate) {
   model_->to(device_);
-  // Benchmark knob (scripts/gpu-check.sh compares both on a GPU): BERTFLEET_PACKING=0 runs the
-  // padded computation instead of the packed one.
+  // Packing real tokens saves matmul work on CPUs; on a GPU the gather/scatter around attention
+  // costs more than the padding it saves (measured on an H200, docs/benchmarks.md), so CUDA runs
+  // padded. BERTFLEET_PACKING=0/1 overrides either way (scripts/gpu-check.sh compares both).
+  model_->set_packing(!device_.is_cuda());
   if (const char* packing = std::getenv("BERTFLEET_PACKING"); packing != nullptr && *packing != '\0') {
     model_->set_packing(std::strcmp(packing, "0") != 0);
   }
