@@ -184,6 +184,13 @@ BertTokenizerSpec ReadTokenizerJsonFields(const fs::path& path) {
       max_id = std::max<int64_t>(max_id, spec.added_tokens.back().id);
     }
   }
+  // Ids index id_to_token and the model's embedding table: one far beyond the number of tokens
+  // the file defines is a corrupt file, not a reason to allocate gigabytes.
+  const size_t defined = spec.vocab.size() + spec.added_tokens.size();
+  if (static_cast<uint64_t>(max_id) >= defined) {
+    throw Error(file + ": token id " + std::to_string(max_id) + " is beyond the " +
+                std::to_string(defined) + " tokens the file defines");
+  }
   spec.id_to_token.resize(static_cast<size_t>(max_id) + 1);
   for (const auto& [token, id] : spec.vocab) spec.id_to_token[id] = token;
   for (const AddedToken& token : spec.added_tokens) spec.id_to_token[token.id] = token.content;
@@ -290,6 +297,14 @@ BertTokenizerSpec ReadVocabWithConfig(const fs::path& vocab_txt, const fs::path&
       mask_token = ReadTokenizerConfigFields(config_path, spec);
     } catch (const Json::exception& error) {  // a field of an unexpected type deep inside
       throw Error(config_path.string() + ": " + error.what());
+    }
+    // The ids must name vocab.txt lines: tokens beyond it would index past the embeddings.
+    for (const AddedToken& token : spec.added_tokens) {
+      if (static_cast<size_t>(token.id) >= spec.id_to_token.size()) {
+        throw Error(config_path.string() + ": added token '" + token.content + "' has id " +
+                    std::to_string(token.id) + ", outside " + vocab_txt.string() + " (" +
+                    std::to_string(spec.id_to_token.size()) + " tokens)");
+      }
     }
   }
   AddSpecialTokens({spec.unk_token, spec.sep_token, spec.pad_token, spec.cls_token, mask_token},

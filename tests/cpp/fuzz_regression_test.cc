@@ -35,10 +35,10 @@ std::string ErrorOf(const std::function<void()>& action) {
 
 class ScratchDir {
  public:
-  ScratchDir()
+  explicit ScratchDir(const std::string& suffix = "")
       : path_(fs::temp_directory_path() /
               ("bertfleet-fuzz-regression-" + std::to_string(getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() + suffix)) {
     fs::create_directories(path_);
   }
   ~ScratchDir() { fs::remove_all(path_); }
@@ -151,6 +151,27 @@ TEST(TokenizerFilesFuzzRegression, InvalidJsonMessageIsValidUtf8) {
   EXPECT_THAT(message, HasSubstr(config.string() + ": invalid JSON"));
   EXPECT_TRUE(utf8::IsValid(message)) << message;
   EXPECT_THAT(message, Not(HasSubstr("\xFF")));
+}
+
+// tokenizer_files_fuzzer: an id of 2^31 - 1 in tokenizer.json sized the id table to 2^31
+// strings (64 GiB) and the process died; an added token past vocab.txt produced ids beyond the
+// vocabulary, which would index past the model's embeddings.
+TEST(TokenizerFilesFuzzRegression, TokenIdsMustLieInsideTheVocabulary) {
+  ScratchDir json_dir("-json");
+  const fs::path tokenizer_json = json_dir.Write(
+      "tokenizer.json",
+      R"({"model": {"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 2147483647}},)"
+      R"( "pre_tokenizer": {"type": "BertPreTokenizer"}})");
+  EXPECT_EQ(ErrorOf([&] { BertTokenizer::FromModelDir(json_dir.path()); }),
+            tokenizer_json.string() + ": token id 2147483647 is beyond the 4 tokens the file defines");
+
+  ScratchDir vocab_dir("-vocab");
+  const fs::path vocab = vocab_dir.Write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+  const fs::path config = vocab_dir.Write(
+      "tokenizer_config.json", R"({"added_tokens_decoder": {"4": {"content": "[X]"}}})");
+  EXPECT_EQ(ErrorOf([&] { BertTokenizer::FromModelDir(vocab_dir.path()); }),
+            config.string() + ": added token '[X]' has id 4, outside " + vocab.string() +
+                " (4 tokens)");
 }
 
 }  // namespace
