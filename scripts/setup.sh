@@ -7,7 +7,7 @@ root=$(pwd)
 
 apt_packages=(
   g++ cmake ninja-build pkg-config git
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev
   libutf8proc-dev libcurl4-openssl-dev libssl-dev openssl nlohmann-json3-dev

@@ -1,8 +1,17 @@
 // bertfleet-worker run-assignment [--threads N] [--data-root DIR] [--progress-steps N]
+//     [--rendezvous-listen HOST | --rendezvous-address HOST:PORT] [--collective-timeout-seconds N]
 // The agent's child process: trains one bertfleet.v1.Assignment (JSON on stdin) and writes one
 // JSON event per line on stdout (worker/agent/assignment_events.h). Human-readable logs go to
 // stderr, whose tail becomes the failure message when the process dies. SIGTERM stops at the
 // next step boundary.
+//
+// world_size > 1 (data parallel, Gloo): rank 0, given --rendezvous-listen HOST, serves the
+// group's store on a free port and at once writes {"event":"rendezvous","address":"HOST:PORT"}
+// (HOST: the flag's, or this machine's hostname for 0.0.0.0); the agent publishes that address
+// through the coordinator and the other ranks get it as --rendezvous-address. Store keys live
+// under "<job_id>/<attempt>". Only rank 0 writes "epoch" and "checkpoint" events; every rank
+// writes "started" and "progress". A rank that does not arrive or dies makes the others exit
+// non-zero with a message naming it.
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,6 +23,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <tuple>
 
 #include <c10/util/Exception.h>
 #include <google/protobuf/util/json_util.h>
@@ -23,8 +33,12 @@
 #include "common/cli/arg_parser.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
+#include "common/util/host_port.h"
 #include "worker/agent/agent_commands.h"
 #include "worker/engine/training_job.h"
+#ifdef BERTFLEET_GLOO
+#include "worker/engine/gloo/gloo_communicator.h"
+#endif
 
 namespace bertfleet {
 
@@ -81,8 +95,9 @@ nlohmann::json EpochJson(const EpochSummary& summary) {
 
 class EventReporter : public TrainingObserver {
  public:
-  EventReporter(EventWriter& writer, fs::path output_dir, int64_t progress_steps)
-      : writer_(writer), output_dir_(std::move(output_dir)), progress_steps_(progress_steps) {}
+  // Only rank 0 reports epochs (their metrics are the same on every rank) and checkpoints.
+  EventReporter(EventWriter& writer, fs::path output_dir, int64_t progress_steps, bool rank_zero)
+      : writer_(writer), output_dir_(std::move(output_dir)), progress_steps_(progress_steps), rank_zero_(rank_zero) {}
 
   void OnTrainBegin(TrainerState& state) override {
     writer_.Write({{"event", "started"}, {"global_step", state.global_step}, {"total_steps", state.total_steps}});
@@ -112,7 +127,7 @@ class EventReporter : public TrainingObserver {
   }
 
   void OnEpochEnd(TrainerState& state) override {
-    if (!state.epochs.empty()) {
+    if (rank_zero_ && !state.epochs.empty()) {
       nlohmann::json event = EpochJson(state.epochs.back());
       event["event"] = "epoch";
       writer_.Write(event);
@@ -125,7 +140,7 @@ class EventReporter : public TrainingObserver {
  private:
   // The scheduler (an earlier observer) has saved by now if this step was a save point.
   void ReportCheckpoint(const TrainerState& state) {
-    if (output_dir_.empty() || state.global_step == last_checkpoint_step_) return;
+    if (!rank_zero_ || output_dir_.empty() || state.global_step == last_checkpoint_step_) return;
     const fs::path checkpoint = output_dir_ / ("checkpoint-" + std::to_string(state.global_step));
     std::error_code error;
     if (!fs::is_directory(checkpoint, error)) return;
@@ -139,12 +154,48 @@ class EventReporter : public TrainingObserver {
   EventWriter& writer_;
   fs::path output_dir_;
   int64_t progress_steps_;
+  bool rank_zero_;
   fs::file_time_type started_ = fs::file_time_type::clock::now();
   std::chrono::steady_clock::time_point last_report_;
   double window_loss_ = 0, window_seconds_ = 0;
   int64_t window_steps_ = 0, window_examples_ = 0;
   int64_t last_checkpoint_step_ = -1;
 };
+
+// The data-parallel group of a world_size > 1 assignment (see the top of this file).
+std::unique_ptr<Communicator> JoinDataParallelGroup(const v1::Assignment& assignment, const ArgParser& parser,
+                                                    EventWriter& events) {
+  const long timeout_seconds = parser.GetInt("collective-timeout-seconds", 300);
+  if (timeout_seconds < 1) throw Error("run-assignment: --collective-timeout-seconds must be at least 1");
+#ifdef BERTFLEET_GLOO
+  GlooOptions gloo;
+  gloo.rank = assignment.rank();
+  gloo.world_size = assignment.world_size();
+  gloo.key_prefix = assignment.job_id() + "/" + std::to_string(assignment.attempt());
+  gloo.timeout = std::chrono::seconds(timeout_seconds);
+  if (gloo.rank == 0) {
+    if (!parser.Has("rendezvous-listen")) {
+      throw Error("run-assignment: rank 0 of a world_size " + std::to_string(gloo.world_size) +
+                  " assignment needs --rendezvous-listen HOST");
+    }
+    const std::string advertised = AdvertisedHost(parser.Get("rendezvous-listen"));
+    gloo.store_host = advertised;
+    gloo.on_store_listening = [&events, advertised](int port) {
+      events.Write({{"event", "rendezvous"}, {"address", advertised + ":" + std::to_string(port)}});
+    };
+  } else {
+    if (!parser.Has("rendezvous-address")) {
+      throw Error("run-assignment: rank " + std::to_string(gloo.rank) + " needs --rendezvous-address HOST:PORT");
+    }
+    std::tie(gloo.store_host, gloo.store_port) = ParseHostPort(parser.Get("rendezvous-address"), "--rendezvous-address");
+  }
+  auto communicator = MakeGlooCommunicator(gloo);
+  std::fprintf(stderr, "communicator: %s\n", communicator->Describe().c_str());
+  return communicator;
+#else
+  throw Error("world_size > 1 needs the Gloo communicator, which this build lacks (Gloo headers: libgloo-dev)");
+#endif
+}
 
 std::string ErrorText(const std::exception& error) {
   if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error)) {
@@ -160,6 +211,9 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
   parser.Value("threads", "cap on the job's intra-op threads (0: the job's own setting)")
       .Value("data-root", "directory that relative `data` and `model` paths resolve in (overrides the assignment's)")
       .Value("progress-steps", "report progress every N optimizer steps (and at least every 2 s)")
+      .Value("rendezvous-listen", "world_size > 1, rank 0: serve the group's store on HOST (a free port) and report it")
+      .Value("rendezvous-address", "world_size > 1, ranks > 0: rank 0's store, HOST:PORT")
+      .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)")
       .Flag("help", "show this help");
   parser.Parse(args);
   if (parser.Has("help")) {
@@ -180,11 +234,9 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
     json_options.ignore_unknown_fields = true;
     const auto parsed = google::protobuf::util::JsonStringToMessage(input, &assignment, json_options);
     if (!parsed.ok()) throw Error("run-assignment: stdin is not an Assignment: " + std::string(parsed.message()));
-    if (assignment.world_size() > 1) {
-      throw Error("world_size > 1 needs the data-parallel communicator (issue 5)");
-    }
-
     JobSpec spec = ParseJobSpec(assignment.spec_yaml(), "job " + assignment.job_id());
+    std::unique_ptr<Communicator> communicator;
+    if (assignment.world_size() > 1) communicator = JoinDataParallelGroup(assignment, parser, events);
     if (!assignment.resume_from().empty()) spec.resume_from_checkpoint = assignment.resume_from();
     if (threads > 0 && (spec.threads <= 0 || spec.threads > threads)) spec.threads = threads;
 
@@ -192,9 +244,10 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
     options.output_dir = assignment.output_dir();
     options.data_root = parser.GetOr("data-root", assignment.data_root());
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    options.communicator = communicator.get();
 
     TrainingJob job(spec, options);
-    EventReporter reporter(events, options.output_dir, progress_steps);
+    EventReporter reporter(events, options.output_dir, progress_steps, assignment.rank() == 0);
     job.AddObserver(&reporter);
     const TrainingJobResult result = [&] {
       struct Registration {  // the signal handler sees the job only while it exists
