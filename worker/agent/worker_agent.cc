@@ -50,6 +50,9 @@ struct WorkerAgent::Connection {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReaderWriter<v1::WorkerMessage, v1::CoordinatorMessage>> stream;
   std::thread reader;
+  // Set by the reader when the coordinator ended the stream: Finish() then returns the
+  // coordinator's status (e.g. PERMISSION_DENIED for a wrong token) instead of our CANCELLED.
+  std::atomic<bool> ended_by_coordinator{false};
   bool registered = false;
   Clock::time_point started;
 };
@@ -143,6 +146,7 @@ void WorkerAgent::StartConnection() {
         message.Clear();
       }
     }
+    raw->ended_by_coordinator = true;
     Post({InboxItem::kStreamClosed, raw->id, {}, {}, {}, {}});
   });
   connection_ = std::move(connection);
@@ -151,12 +155,14 @@ void WorkerAgent::StartConnection() {
 void WorkerAgent::CloseConnection(const std::string& why) {
   if (!connection_) return;
   std::unique_ptr<Connection> connection = std::move(connection_);
-  connection->context.TryCancel();
+  if (!connection->ended_by_coordinator) connection->context.TryCancel();
   if (connection->reader.joinable()) connection->reader.join();
   std::string status_text;
   if (connection->stream) {
     const grpc::Status status = connection->stream->Finish();
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    // An unreachable coordinator is reported once per outage, not at every retry.
+    const bool repeated_outage = status.error_code() == grpc::StatusCode::UNAVAILABLE && connect_failures_ > 0;
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED && !repeated_outage) {
       status_text = " (" + std::to_string(status.error_code()) + ": " + status.error_message() + ")";
     }
   }
