@@ -53,6 +53,7 @@ struct JobSpec {
   bool group_by_length = false;
   bool dataloader_drop_last = false;
   std::string resume_from_checkpoint;  // a checkpoint directory, or "" for none
+  int64_t ddp_bucket_cap_mb = 25;  // gradient all-reduce bucket size (MiB); Hugging Face's None = DDP's 25
 
   // bertfleet's own.
   int64_t world_size = 1;      // data-parallel workers (ranks)

@@ -331,6 +331,7 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   add(new BoolField("dataloader_drop_last", &JobSpec::dataloader_drop_last));
   add(new StringField("resume_from_checkpoint", &JobSpec::resume_from_checkpoint,
                       Rules{{}, false, true}));
+  add(new IntField("ddp_bucket_cap_mb", &JobSpec::ddp_bucket_cap_mb, 1, 4096));
 
   add(new IntField("world_size", &JobSpec::world_size, 1, 1024));
   add(new IntField("threads", &JobSpec::threads, 0, 1024));

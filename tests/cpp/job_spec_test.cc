@@ -50,7 +50,9 @@ TEST(JobSpecDefaults, MatchHuggingFaceTrainingArguments) {
                                 {"save_total_limit", -1},
                                 {"metric_for_best_model", ""},
                                 {"greater_is_better", nullptr},
-                                {"resume_from_checkpoint", ""}};
+                                {"resume_from_checkpoint", ""},
+                                // None: DistributedDataParallel's own default, 25 MiB.
+                                {"ddp_bucket_cap_mb", 25}};
   const nlohmann::json ours = JobSpec{}.ToJson();
   int compared = 0;
   for (const auto& [key, value] : ours.items()) {
@@ -63,7 +65,7 @@ TEST(JobSpecDefaults, MatchHuggingFaceTrainingArguments) {
       EXPECT_EQ(value, expected) << key;
     }
   }
-  EXPECT_EQ(compared, 30) << "every TrainingArguments name in JobSpec is compared";
+  EXPECT_EQ(compared, 31) << "every TrainingArguments name in JobSpec is compared";
 }
 
 TEST(JobSpecDefaults, ParseEmptyMappingGivesDefaults) {
@@ -109,6 +111,7 @@ TEST(JobSpecToJson, HasEveryKeyAndRoundTrips) {
                                                "group_by_length",
                                                "dataloader_drop_last",
                                                "resume_from_checkpoint",
+                                               "ddp_bucket_cap_mb",
                                                "world_size",
                                                "threads",
                                                "device",

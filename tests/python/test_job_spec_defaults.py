@@ -71,7 +71,8 @@ def test_defaults_cover_the_training_arguments_jobspec_mirrors():
                 "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
                 "seed", "data_seed", "bf16", "fp16", "eval_strategy", "eval_steps", "save_strategy", "save_steps",
                 "save_total_limit", "load_best_model_at_end", "metric_for_best_model", "greater_is_better",
-                "logging_steps", "group_by_length", "dataloader_drop_last", "resume_from_checkpoint"):
+                "logging_steps", "group_by_length", "dataloader_drop_last", "resume_from_checkpoint",
+                "ddp_bucket_cap_mb"):
         assert key in defaults, key
 
 

@@ -1,4 +1,5 @@
-// bertfleet-worker train --job JOB.yaml --output DIR [--json] [--set key=value ...]
+// bertfleet-worker train --job JOB.yaml --output DIR [--json] [--set key=value ...] [--step-log FILE]
+//     [--world-size N --rank R (--rendezvous HOST:PORT | --rendezvous-file PATH)]
 #include <unistd.h>
 
 #include <atomic>
@@ -11,7 +12,9 @@
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
 #include "worker/cli/commands.h"
+#include "worker/cli/data_parallel_group.h"
 #include "worker/engine/console_reporter.h"
+#include "worker/engine/step_log.h"
 #include "worker/engine/training_job.h"
 #ifdef BERTFLEET_CUDA
 #include "worker/engine/cuda/nccl_communicator.h"
@@ -36,7 +39,9 @@ int RunTrainCommand(const CommandArgs& args) {
       .Value("data-root", "directory that relative `data` and `model` paths resolve in")
       .Value("cache", "download cache (default $BERTFLEET_CACHE or ~/.cache/bertfleet)")
       .Flag("json", "one JSON object per epoch on stdout instead of a table")
-      .Flag("quiet", "no progress lines on stderr");
+      .Flag("quiet", "no progress lines on stderr")
+      .Value("step-log", "write one JSON object per optimizer step to this file (full precision)");
+  AddDataParallelFlags(parser);
   if (!parser.ParseCommand(args)) return 0;
   JobSpec spec = LoadJobSpecFile(parser.Get("job"));
   ApplyJobSpecOverrides(spec, parser.GetAll("set"), "--set");
@@ -50,11 +55,17 @@ int RunTrainCommand(const CommandArgs& args) {
     if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
   };
 
+  // --world-size > 1: a Gloo group of CPU processes.
+  std::unique_ptr<Communicator> device_communicator = JoinDataParallelGroup(parser, options.log);
+  if (device_communicator) {
+    if (spec.device != "cpu") throw Error("--world-size > 1: data-parallel `train` runs on CPU (Gloo), not " + spec.device);
+    spec.world_size = device_communicator->world_size();
+    options.communicator = device_communicator.get();
+  }
   // `device: cuda` in a CUDA build: a 1-rank NCCL group, the collectives of multi-GPU runs
   // (BERTFLEET_NCCL=0 falls back to the in-process communicator, for machines where NCCL fails).
-  std::unique_ptr<Communicator> device_communicator;
 #ifdef BERTFLEET_CUDA
-  if (spec.device == "cuda") {
+  if (spec.device == "cuda" && !device_communicator) {
     const char* nccl_setting = std::getenv("BERTFLEET_NCCL");
     if (nccl_setting != nullptr && std::string(nccl_setting) == "0") {
       options.log("communicator: single process (BERTFLEET_NCCL=0)");
@@ -73,8 +84,15 @@ int RunTrainCommand(const CommandArgs& args) {
   reporter_options.progress_bar = !quiet && ::isatty(STDERR_FILENO);
   reporter_options.log_every_steps = quiet ? 0 : spec.logging_steps;
   reporter_options.log = options.log;
+  const bool rank_zero = !device_communicator || device_communicator->rank() == 0;
+  if (!rank_zero) reporter_options.rows = stderr;  // stdout carries rank 0's epoch rows only
   ConsoleReporter reporter(reporter_options);
   job.AddObserver(&reporter);
+  std::unique_ptr<StepLog> step_log;
+  if (parser.Has("step-log")) {
+    step_log = std::make_unique<StepLog>(parser.Get("step-log"));
+    job.AddObserver(step_log.get());
+  }
 
   g_running_job = &job;
   std::signal(SIGTERM, OnStopSignal);
@@ -89,7 +107,7 @@ int RunTrainCommand(const CommandArgs& args) {
                  static_cast<long long>(result.state.global_step), options.output_dir.c_str());
     return 3;
   }
-  if (result.final_eval && !parser.Has("json")) {
+  if (result.final_eval && !parser.Has("json") && rank_zero) {
     std::printf("final model: %s  eval_loss %.4f  accuracy %.4f  f1 %.4f\n", options.output_dir.c_str(),
                 result.final_eval->loss, result.final_eval->accuracy, result.final_eval->f1);
   }

@@ -5,6 +5,7 @@
 
 #include "common/data/batching.h"
 #include "worker/engine/batch_tensors.h"
+#include "worker/engine/gradient_reducer.h"
 #include "worker/engine/torch_compat.h"
 
 namespace bertfleet {
@@ -18,7 +19,21 @@ double SecondsSince(Clock::time_point start) {
 
 Trainer::Trainer(TrainingSession& session, const TokenizedDataset& train_data, const JobSpec& spec,
                  Communicator& communicator, int32_t pad_id)
-    : session_(session), train_data_(train_data), spec_(spec), communicator_(communicator), pad_id_(pad_id) {}
+    : session_(session), train_data_(train_data), spec_(spec), communicator_(communicator), pad_id_(pad_id) {
+  if (communicator_.world_size() > 1) {
+    reducer_ = std::make_unique<GradientReducer>(*session_.model(), session_.parameters(), communicator_,
+                                                 spec_.ddp_bucket_cap_mb * 1024 * 1024);
+  }
+}
+
+Trainer::~Trainer() = default;
+
+bool Trainer::ObserverRequestsStop() const {
+  for (auto* observer : observers_) {
+    if (observer->StopRequested()) return true;
+  }
+  return false;
+}
 
 std::vector<std::vector<int64_t>> PlanRankBatches(const JobSpec& spec, const std::vector<int64_t>& lengths,
                                                   int rank, int world_size, int64_t epoch) {
@@ -72,8 +87,16 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
   // micro-batches.
   double loss_sum = 0;
   int64_t examples = 0;
-  for (const auto& positions : micro_batches) {
-    if (positions.empty()) continue;  // this rank still joins the all-reduce below
+  // The last backward of the step starts the gradient buckets' all-reduces as it goes (on CPU;
+  // CUDA runs backward on its own threads, so its buckets start after backward).
+  size_t last_backward = micro_batches.size();
+  for (size_t i = 0; i < micro_batches.size(); ++i) {
+    if (!micro_batches[i].empty()) last_backward = i;
+  }
+  const auto compute_start = Clock::now();
+  for (size_t i = 0; i < micro_batches.size(); ++i) {
+    const auto& positions = micro_batches[i];
+    if (positions.empty()) continue;  // this rank still joins the all-reduces below
     const BatchTensors batch = ToBatchTensors(CollateBatch(train_data_.examples, positions, pad_id_), device);
     torch::Tensor logits;
     {
@@ -83,6 +106,7 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
     auto loss = torch::nn::functional::cross_entropy(
         logits.to(torch::kFloat32), batch.labels,
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    if (reducer_ && i == last_backward && device.is_cpu()) reducer_->ArmForBackward();
     loss.backward();
     loss_sum += loss.item<double>();
     examples += batch.examples;
@@ -90,16 +114,20 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
     stats.padded_tokens += batch.padded_tokens;
   }
 
+  stats.compute_seconds = SecondsSince(compute_start);
+
   torch::Tensor& gradients = session_.parameters().gradients();
   double global_examples = static_cast<double>(examples);
   double global_loss = loss_sum;
-  if (communicator_.world_size() > 1) {
+  if (reducer_) {
     const auto reduce_start = Clock::now();
-    auto totals = torch::tensor({loss_sum, static_cast<double>(examples)}, torch::kFloat64);
+    reducer_->Finish();  // every bucket, in the same order on every rank, then the totals
+    auto totals = torch::tensor({loss_sum, static_cast<double>(examples), ObserverRequestsStop() ? 1.0 : 0.0},
+                                torch::kFloat64);
     communicator_.AllReduceSum(totals);
-    communicator_.AllReduceSum(gradients);
     global_loss = totals[0].item<double>();
     global_examples = totals[1].item<double>();
+    stop_agreed_ = totals[2].item<double>() > 0;
     stats.allreduce_seconds = SecondsSince(reduce_start);
   }
   if (global_examples > 0) {
@@ -120,12 +148,8 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
 void Trainer::Train(TrainerState& state) {
   session_.model()->train();
   for (auto* observer : observers_) observer->OnTrainBegin(state);
-  auto stop_requested = [&] {
-    for (auto* observer : observers_) {
-      if (observer->StopRequested()) return true;
-    }
-    return false;
-  };
+  stop_agreed_ = false;
+  auto stop_requested = [&] { return reducer_ ? stop_agreed_ : ObserverRequestsStop(); };
 
   const int64_t accumulation = spec_.gradient_accumulation_steps;
   bool stopped = false;
@@ -169,6 +193,7 @@ void Trainer::Train(TrainerState& state) {
     for (auto* observer : observers_) observer->OnEpochEnd(state);
     stopped = stop_requested();
   }
+  stopped_early_ = stopped;
   if (!stopped) {
     for (auto* observer : observers_) observer->OnTrainEnd(state);
   }

@@ -1,6 +1,7 @@
 #pragma once
 // The training loop and nothing else (as in Marian's training/): batches in, optimizer steps out.
 // Evaluation, checkpoint timing, signals and reporting live in TrainingObservers beside it.
+#include <memory>
 #include <vector>
 
 #include "common/config/job_spec.h"
@@ -17,7 +18,10 @@ struct StepStats {
   double learning_rate = 0;
   double grad_norm = 0;
   double seconds = 0;            // wall time of the step
-  double allreduce_seconds = 0;  // part of `seconds` spent in gradient all-reduce
+  double compute_seconds = 0;    // part of `seconds` in forward and backward (this rank)
+  // Part of `seconds` waiting for all-reduces after backward: communication not hidden behind
+  // backward, plus waiting for slower ranks (0 for world size 1).
+  double allreduce_seconds = 0;
   int64_t examples = 0;          // on every rank
   int64_t real_tokens = 0;       // this rank
   int64_t padded_tokens = 0;     // this rank
@@ -45,19 +49,26 @@ std::vector<std::vector<int64_t>> PlanRankBatches(const JobSpec& spec, const std
 // The state of a run that has not started: step counts with Hugging Face's semantics.
 TrainerState PlanInitialState(const JobSpec& spec, const std::vector<int64_t>& lengths, int world_size);
 
+class GradientReducer;
+
 class Trainer {
  public:
+  // With world size > 1 gradients are summed over ranks in buckets of spec.ddp_bucket_cap_mb.
   Trainer(TrainingSession& session, const TokenizedDataset& train_data, const JobSpec& spec,
           Communicator& communicator, int32_t pad_id = 0);
+  ~Trainer();
 
   // Observers are called in the order added.
   void AddObserver(TrainingObserver* observer) { observers_.push_back(observer); }
 
   // Trains from `state`'s position until the last step or until an observer asks to stop.
   void Train(TrainerState& state);
+  // Whether the last Train() stopped before the last step (every rank agrees on this).
+  bool stopped_early() const { return stopped_early_; }
 
  private:
   StepStats RunOptimizerStep(const std::vector<std::vector<int64_t>>& micro_batches, int64_t step);
+  bool ObserverRequestsStop() const;
 
   TrainingSession& session_;
   const TokenizedDataset& train_data_;
@@ -65,6 +76,11 @@ class Trainer {
   Communicator& communicator_;
   int32_t pad_id_;
   std::vector<TrainingObserver*> observers_;
+  std::unique_ptr<GradientReducer> reducer_;  // world size > 1
+  // With several ranks a stop (signal, cancellation) seen by any rank is agreed on in each
+  // step's all-reduce, so that every rank stops after the same step.
+  bool stop_agreed_ = false;
+  bool stopped_early_ = false;
 };
 
 }  // namespace bertfleet

@@ -48,11 +48,6 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), spec_.model_config_overrides);
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
-  // Rank 0's weights (including the freshly initialised classifier) are everyone's start.
-  if (communicator_->world_size() > 1) {
-    torch::NoGradGuard no_grad;
-    for (auto& parameter : loaded.model->parameters()) communicator_->Broadcast(parameter, 0);
-  }
 
   const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
   const std::string data = ResolveData(spec_.data, options_.data_root);
@@ -67,6 +62,12 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   state_ = PlanInitialState(spec_, train_data_.lengths, communicator_->world_size());
   session_ = std::make_unique<TrainingSession>(std::move(loaded.model), loaded.config, spec_, state_.total_steps,
                                                DeviceFor(spec_));
+  // Rank 0's weights (including the freshly initialised classifier) are everyone's start: one
+  // broadcast of the flat parameter buffer.
+  if (communicator_->world_size() > 1) {
+    torch::NoGradGuard no_grad;
+    communicator_->Broadcast(session_->parameters().values(), 0);
+  }
   trainer_ = std::make_unique<Trainer>(*session_, train_data_, spec_, *communicator_, pad_id);
 
   if (!eval_data_.examples.empty() && spec_.eval_strategy != "no") {
@@ -98,8 +99,13 @@ TrainingJobResult TrainingJob::Run() {
   trainer_->Train(state_);
   TrainingJobResult result;
   result.state = state_;
-  result.stopped_early = scheduler_->StopRequested();
+  result.stopped_early = trainer_->stopped_early();
   if (result.stopped_early) return result;
+  // Only rank 0 saved checkpoints, so only it loaded the best one: it hands it to the others.
+  if (communicator_->world_size() > 1 && spec_.load_best_model_at_end) {
+    torch::NoGradGuard no_grad;
+    communicator_->Broadcast(session_->parameters().values(), 0);
+  }
   if (evaluator_) {
     result.final_eval = evaluator_->Evaluate(session_->model(), session_->precision(), session_->device());
   }
@@ -115,6 +121,9 @@ TrainingJobResult TrainingJob::Run() {
     WriteFileAtomically(options_.output_dir / "trainer_state.json", results.dump(2) + "\n");
     result.model_dir = options_.output_dir;
   }
+  // No rank reports success before rank 0 has written the model (and a rank 0 that dies while
+  // writing it fails the others, naming it).
+  if (communicator_->world_size() > 1) communicator_->Barrier();
   return result;
 }
 

@@ -1,0 +1,91 @@
+#include "worker/cli/data_parallel_group.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <tuple>
+
+#include "common/util/error.h"
+#include "common/util/file_io.h"
+#include "common/util/host_port.h"
+#ifdef BERTFLEET_GLOO
+#include "worker/engine/gloo/gloo_communicator.h"
+#endif
+
+namespace bertfleet {
+
+namespace {
+
+// Ranks > 0 with --rendezvous-file: the address once rank 0 has written it.
+std::string WaitForAddressFile(const std::filesystem::path& path, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!std::filesystem::exists(path)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error("--rendezvous-file: rank 0 did not arrive: " + path.string() + " was not written within " +
+                  std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string address = ReadFileToString(path);
+  while (!address.empty() && (address.back() == '\n' || address.back() == ' ')) address.pop_back();
+  return address;
+}
+
+}  // namespace
+
+void AddDataParallelFlags(ArgParser& parser) {
+  parser.Value("world-size", "data-parallel processes (default 1)")
+      .Value("rank", "this process's rank, 0 .. world-size - 1")
+      .Value("rendezvous", "HOST:PORT: rank 0 serves the group's store on PORT (0: any free port), the others connect")
+      .Value("rendezvous-file", "instead of --rendezvous: rank 0 writes HOST:PORT there, the others wait for it")
+      .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)");
+}
+
+std::unique_ptr<Communicator> JoinDataParallelGroup(const ArgParser& parser,
+                                                    const std::function<void(const std::string&)>& log) {
+  const long world_size = parser.GetInt("world-size", 1);
+  const long rank = parser.GetInt("rank", 0);
+  const long timeout_seconds = parser.GetInt("collective-timeout-seconds", 300);
+  if (world_size < 1 || world_size > 1024) throw Error("--world-size: must be in 1..1024 (got " + std::to_string(world_size) + ")");
+  if (rank < 0 || rank >= world_size) {
+    throw Error("--rank: must be in 0.." + std::to_string(world_size - 1) + " (got " + std::to_string(rank) + ")");
+  }
+  if (timeout_seconds < 1) throw Error("--collective-timeout-seconds: must be at least 1");
+  if (world_size == 1) return nullptr;
+  if (parser.Has("rendezvous") == parser.Has("rendezvous-file")) {
+    throw Error("--world-size " + std::to_string(world_size) + " needs exactly one of --rendezvous or --rendezvous-file");
+  }
+#ifdef BERTFLEET_GLOO
+  GlooOptions gloo;
+  gloo.rank = static_cast<int>(rank);
+  gloo.world_size = static_cast<int>(world_size);
+  gloo.key_prefix = "train/1";
+  gloo.timeout = std::chrono::seconds(timeout_seconds);
+  const std::string file = parser.GetOr("rendezvous-file", "");
+  if (rank == 0) {
+    std::string listen_host = "127.0.0.1";  // --rendezvous-file: a single machine
+    if (parser.Has("rendezvous")) std::tie(listen_host, gloo.store_port) = ParseHostPort(parser.Get("rendezvous"), "--rendezvous");
+    const std::string advertised = AdvertisedHost(listen_host);
+    gloo.store_host = advertised;
+    gloo.on_store_listening = [advertised, file](int port) {
+      const std::string address = advertised + ":" + std::to_string(port);
+      std::fprintf(stderr, "rendezvous %s\n", address.c_str());
+      std::fflush(stderr);
+      if (!file.empty()) WriteFileAtomically(file, address + "\n");
+    };
+  } else {
+    const std::string address = file.empty() ? parser.Get("rendezvous")
+                                             : WaitForAddressFile(file, std::chrono::seconds(timeout_seconds));
+    std::tie(gloo.store_host, gloo.store_port) = ParseHostPort(address, file.empty() ? "--rendezvous" : file);
+  }
+  auto communicator = MakeGlooCommunicator(gloo);
+  if (log) log("communicator: " + communicator->Describe());
+  return communicator;
+#else
+  (void)log;
+  throw Error("--world-size > 1 needs the Gloo communicator, which this build lacks (Gloo headers: libgloo-dev)");
+#endif
+}
+
+}  // namespace bertfleet
