@@ -6,6 +6,12 @@ accuracy/F1, train samples/s, peak memory and the ratios. Example (the recorded 
 
     .venv/bin/python bench/compare_hf.py --job examples/mrpc-minilm.yaml --seeds 42,43,44 \
         --set threads=2
+
+The peer on the PyPI torch 2.x that users install today (transformers 5 on it) runs from its own
+venv, kept apart from the project venv's Debian torch 1.13:
+
+    python3 -m venv .venv-torch2 && .venv-torch2/bin/pip install torch transformers accelerate pyyaml
+    .venv/bin/python bench/compare_hf.py ... --hf-python .venv-torch2/bin/python
 """
 import argparse
 import json

@@ -92,6 +92,9 @@ def main():
     # Spec keys this transformers' TrainingArguments no longer has (v5 dropped some) are reported
     # and left out rather than failing the run.
     known = {field.name for field in dataclasses.fields(TrainingArguments)}
+    if "warmup_ratio" in spec and "warmup_ratio" not in known and not spec.get("warmup_steps"):
+        # transformers 5 folded warmup_ratio into warmup_steps: a value below 1 is a ratio there.
+        spec["warmup_steps"] = float(spec.pop("warmup_ratio"))
     dropped = [k for k in keys if k in spec and k not in known]
     if dropped:
         print(f"hf_trainer_run.py: TrainingArguments has no {dropped}: left out", file=sys.stderr)
