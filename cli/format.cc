@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/util/grpc_status_name.h"
+
 namespace bertfleet::cli {
 namespace {
 
@@ -46,12 +48,7 @@ std::string StateName(bertfleet::v1::JobState state) {
 }
 
 std::string StatusLine(const grpc::Status& status) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                 "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  int code = status.error_code();
-  std::string name = code >= 0 && code <= 16 ? kNames[code] : std::to_string(code);
+  std::string name = GrpcStatusName(status.error_code());
   std::string message = status.error_message();
   std::replace(message.begin(), message.end(), '\n', ' ');
   return name + ": " + message;

@@ -22,7 +22,8 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
   if (!root.IsMap()) throw Error(source + ": expected a mapping of settings");
   const std::set<std::string> known = {"listen", "db", "data_root", "checkpoint_root",
                                        "heartbeat_interval_ms", "lease_ms", "cancel_timeout_ms",
-                                       "log_format", "state_dir", "security"};
+                                       "log_format", "metrics_listen", "metrics_retention_ms",
+                                       "state_dir", "security"};
   for (const auto& item : root) {
     std::string key = item.first.as<std::string>();
     if (!known.count(key)) throw Error(source + ": unknown key '" + key + "'");
@@ -38,6 +39,8 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
       if (key == "log_format") config.log_format = v.as<std::string>();
       if (key == "state_dir") config.state_dir = v.as<std::string>();
       if (key == "security") config.security = ParseSecurityConfig(v, source);
+      if (key == "metrics_listen") config.metrics_listen = v.as<std::string>();
+      if (key == "metrics_retention_ms") config.metrics_retention_ms = v.as<int64_t>();
     } catch (const YAML::Exception&) {
       throw Error(source + ": " + key + ": wrong type");
     }
@@ -47,6 +50,7 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
     throw Error(source + ": lease_ms: must be > heartbeat_interval_ms (" +
                 std::to_string(config.heartbeat_interval_ms) + ")");
   }
+  if (config.metrics_retention_ms < 0) throw Error(source + ": metrics_retention_ms: must be >= 0");
   if (config.log_format != "text" && config.log_format != "json") {
     throw Error(source + ": log_format: must be text or json (got " + config.log_format + ")");
   }
@@ -60,6 +64,8 @@ CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
       .Value("db", "SQLite job database")
       .Value("data-root", "directory that job data and model paths resolve in")
       .Value("checkpoint-root", "directory under which each job's output directory lives")
+      .Value("metrics-listen", "serve Prometheus /metrics on host:port (port 0 picks a free one)")
+      .Value("log-format", "text (default) or json: one object per log line")
       .Value("state-dir", "directory of the admin token file (default: the database's directory)")
       .Value("tls-cert", "PEM server certificate (security.tls_cert_file)")
       .Value("tls-key", "PEM private key of --tls-cert (security.tls_key_file)")
@@ -76,6 +82,8 @@ CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
   config.db = parser.GetOr("db", config.db);
   config.data_root = parser.GetOr("data-root", config.data_root);
   config.checkpoint_root = parser.GetOr("checkpoint-root", config.checkpoint_root);
+  config.metrics_listen = parser.GetOr("metrics-listen", config.metrics_listen);
+  config.log_format = parser.GetOr("log-format", config.log_format);
   config.state_dir = parser.GetOr("state-dir", config.state_dir);
   config.security.tls_cert_file = parser.GetOr("tls-cert", config.security.tls_cert_file);
   config.security.tls_key_file = parser.GetOr("tls-key", config.security.tls_key_file);

@@ -19,13 +19,15 @@ struct CoordinatorConfig {
   std::string log_format = "text";   // text | json
   std::string state_dir;  // the admin token file lives here; empty: the job database's directory
   SecurityConfig security;  // `security:` mapping: TLS files, --insecure, per-client limits
+  std::string metrics_listen;        // host:port of /metrics (Prometheus); empty: none
+  int64_t metrics_retention_ms = 900000;  // a finished job's per-job series stay this long
 };
 
 // Parses the YAML text of a config file. Throws Error naming the file and key.
 CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std::string& source);
 
 // `bertfleet-coordinator [--config FILE] [--listen ADDR] [--db FILE] [--data-root DIR]
-// [--checkpoint-root DIR]`. Throws Error on a bad flag or file.
+// [--checkpoint-root DIR] [--metrics-listen ADDR] [--log-format text|json]`. Throws Error on a bad flag or file.
 CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args);
 
 }  // namespace bertfleet::coordinator

@@ -37,6 +37,9 @@ struct FleetOptions {
   // After a restart, how long jobs that were SCHEDULED/RUNNING wait for their workers to
   // reconnect and report them before they are queued again (default: lease_ms).
   int64_t recovery_grace_ms = -1;
+  // Sees every job event (state changes, progress, epochs) as it is emitted, under the Fleet's
+  // lock: must not call back into the Fleet. Used for metrics (coordinator/metrics.h).
+  std::function<void(const bertfleet::v1::JobEvent&)> on_event;
 };
 
 class Fleet {

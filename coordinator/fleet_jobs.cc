@@ -179,6 +179,7 @@ grpc::Status Fleet::Watch(const std::string& job_id, WatchSink* sink, bool* subs
 void Fleet::Emit(const JobEvent& event, bool persist) {
   if (persist) store_->AppendEvent(event);
   hub_->Publish(event);
+  if (options_.on_event) options_.on_event(event);
 }
 
 void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message, Deferred& after) {

@@ -15,7 +15,11 @@
 #include "coordinator/config.h"
 #include "coordinator/fleet.h"
 #include "coordinator/job_service.h"
+#include "coordinator/fleet_collector.h"
 #include "coordinator/log.h"
+#include "coordinator/metrics.h"
+#include "coordinator/metrics_exposer.h"
+#include "coordinator/rpc_metrics.h"
 #include "coordinator/sqlite_job_store.h"
 #include "coordinator/worker_service.h"
 
@@ -53,6 +57,8 @@ int Run(const std::vector<std::string>& args) {
   options.heartbeat_interval_ms = config.heartbeat_interval_ms;
   options.lease_ms = config.lease_ms;
   options.cancel_timeout_ms = config.cancel_timeout_ms;
+  CoordinatorMetrics metrics;
+  options.on_event = [&metrics](const bertfleet::v1::JobEvent& event) { metrics.OnJobEvent(event); };
   Fleet fleet(&store, &hub, &rendezvous, options);
   JobServiceImpl job_service(&fleet, &hub, std::filesystem::absolute(config.data_root).string(),
                              std::filesystem::absolute(config.checkpoint_root).string(), &security.authorizer(),
@@ -67,9 +73,17 @@ int Run(const std::vector<std::string>& args) {
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
   security.ConfigureServer(builder);
+  builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&metrics));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) throw bertfleet::Error("cannot listen on " + config.listen);
   std::string address = BoundAddress(config.listen, port);
+  MetricsEndpoint metrics_endpoint;
+  if (!config.metrics_listen.empty()) {
+    metrics_endpoint = StartMetricsEndpoint(
+        config.metrics_listen,
+        {metrics.registry(), std::make_shared<FleetCollector>(&fleet, config.metrics_retention_ms)});
+    Log("INFO", "metrics listening", {{"address", metrics_endpoint.address}});
+  }
   std::printf("listening on %s\n", address.c_str());
   std::fflush(stdout);
   Log("INFO", "coordinator started", {{"address", address}, {"db", config.db},

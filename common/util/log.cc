@@ -1,5 +1,6 @@
-#include "coordinator/log.h"
+#include "common/util/log.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -7,11 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
-namespace bertfleet::coordinator {
+#include "common/util/error.h"
+
+namespace bertfleet {
 namespace {
 
 std::mutex log_mu;
-bool json_format = false;
+std::atomic<bool> json_format{false};
 
 std::string Now() {
   auto now = std::chrono::system_clock::now();
@@ -28,15 +31,20 @@ std::string Now() {
 
 }  // namespace
 
-void SetLogFormat(const std::string& format) { json_format = format == "json"; }
+void SetLogFormat(const std::string& format, const std::string& source) {
+  if (format != "text" && format != "json") {
+    throw Error(source + ": must be text or json (got " + format + ")");
+  }
+  json_format = format == "json";
+}
 
-void Log(const std::string& level, const std::string& message,
-         const std::vector<std::pair<std::string, std::string>>& fields) {
+void Log(const std::string& level, const std::string& message, const LogFields& fields) {
   std::string line;
   if (json_format) {
     nlohmann::json j = {{"time", Now()}, {"level", level}, {"msg", message}};
     for (const auto& [k, v] : fields) j[k] = v;
-    line = j.dump();
+    // Replace, not throw, on invalid UTF-8 (a child's stderr can hold anything).
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = Now() + " " + level + " " + message;
     for (const auto& [k, v] : fields) line += " " + k + "=" + v;
@@ -46,4 +54,4 @@ void Log(const std::string& level, const std::string& message,
   std::fflush(stderr);
 }
 
-}  // namespace bertfleet::coordinator
+}  // namespace bertfleet
