@@ -21,6 +21,8 @@ const char* kUsage =
     "  watch JOB                   follow a job until it ends (non-zero exit unless it SUCCEEDED)\n"
     "  cancel JOB                  stop a job on every worker\n"
     "  workers                     list workers\n"
+    "  metrics JOB [--csv]         per-epoch loss, accuracy and F1 of a job\n"
+    "  plot JOB -o FILE.svg        draw those per-epoch curves as SVG\n"
     "  health [SERVICE]            grpc.health.v1 check; exit 0 only when SERVING\n"
     "  token create --name NAME --role admin|user|worker   (admin) make a token, shown once\n"
     "  token list | token revoke NAME                      (admin) manage tokens\n"
@@ -34,11 +36,18 @@ int Run(const std::vector<std::string>& args) {
   parser.Value("coordinator", "coordinator address (default $BERTFLEET_COORDINATOR)")
       .Flag("json", "JSON output for scripts")
       .Flag("watch", "submit: follow the job until it ends")
+      .Flag("csv", "metrics: CSV instead of a table")
+      .Value("output", "plot: the SVG file to write (also -o)")
       .Value("name", "token create: the token's name (owner of the jobs it submits)")
       .Value("role", "token create: admin, user or worker")
       .Flag("help", "show this help");
   bertfleet::client::AddConnectionFlags(parser);
-  parser.Parse(args);
+  // `-o FILE` is the usual spelling for an output file; the parser knows only long flags.
+  std::vector<std::string> long_args = args;
+  for (auto& arg : long_args) {
+    if (arg == "-o") arg = "--output";
+  }
+  parser.Parse(long_args);
   const auto& pos = parser.positional();
   if (parser.Has("help") || pos.empty()) {
     std::cout << kUsage;
@@ -66,10 +75,8 @@ int Run(const std::vector<std::string>& args) {
   if (command == "watch") return bertfleet::cli::WatchCommand(cli, one_arg("JOB"));
   if (command == "cancel") return bertfleet::cli::CancelCommand(cli, one_arg("JOB"));
   if (command == "workers") return no_arg(), bertfleet::cli::WorkersCommand(cli);
-  if (command == "health") {
-    if (pos.size() > 2) throw bertfleet::Error("health takes at most one argument: SERVICE");
-    return bertfleet::cli::HealthCommand(channel, pos.size() == 2 ? pos[1] : "", cli.json);
-  }
+  if (command == "metrics") return bertfleet::cli::MetricsCommand(cli, one_arg("JOB"), parser.Has("csv"));
+  if (command == "plot") return bertfleet::cli::PlotCommand(cli, one_arg("JOB"), parser.GetOr("output", ""));
   if (command == "token") {
     std::string action = pos.size() >= 2 ? pos[1] : "";
     if (action == "create" && pos.size() == 2) {
@@ -79,7 +86,11 @@ int Run(const std::vector<std::string>& args) {
     if (action == "revoke" && pos.size() == 3) return bertfleet::cli::TokenRevokeCommand(cli, pos[2]);
     throw bertfleet::Error("usage: token create --name NAME --role admin|user|worker | token list | token revoke NAME");
   }
-  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token)");
+  if (command == "health") {
+    if (pos.size() > 2) throw bertfleet::Error("health takes at most one argument: SERVICE");
+    return bertfleet::cli::HealthCommand(channel, pos.size() == 2 ? pos[1] : "", cli.json);
+  }
+  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token, metrics, plot)");
 }
 
 }  // namespace

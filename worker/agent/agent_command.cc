@@ -1,4 +1,5 @@
 // bertfleet-worker --coordinator ADDR --device cpu [--threads N] [--worker-id ID] [--data-root DIR]
+//                  [--metrics-listen HOST:PORT] [--log-format text|json]
 #include <limits.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,7 +12,9 @@
 #include "client/channel_credentials.h"
 #include "common/cli/arg_parser.h"
 #include "common/util/error.h"
+#include "common/util/log.h"
 #include "worker/agent/agent_commands.h"
+#include "worker/agent/metrics_http_server.h"
 #include "worker/agent/worker_agent.h"
 
 namespace bertfleet {
@@ -43,6 +46,8 @@ int RunAgentCommand(const std::vector<std::string>& args) {
       .Value("progress-steps", "report progress every N steps (default 10; at least every 2 s)")
       .Value("cancel-grace-ms", "SIGTERM to SIGKILL delay when cancelling (default 3000)")
       .Value("reconnect-max-ms", "cap of the reconnect backoff (default 5000)")
+      .Value("metrics-listen", "serve Prometheus /metrics on host:port (port 0 picks a free one)")
+      .Value("log-format", "text (default) or json: one object per log line")
       .Flag("help", "show this help");
   client::AddConnectionFlags(parser);  // TLS files, token, --insecure (docs/security.md)
   parser.Parse(args);
@@ -77,6 +82,14 @@ int RunAgentCommand(const std::vector<std::string>& args) {
   options.reconnect_max = std::chrono::milliseconds(parser.GetInt("reconnect-max-ms", 5000));
   if (options.reconnect_max < options.reconnect_initial) options.reconnect_max = options.reconnect_initial;
   options.executable = SelfExecutable();
+  SetLogFormat(parser.GetOr("log-format", "text"));
+  WorkerMetrics metrics(options.device, BERTFLEET_VERSION);
+  options.metrics = &metrics;
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  if (parser.Has("metrics-listen")) {
+    metrics_server = std::make_unique<MetricsHttpServer>(parser.Get("metrics-listen"), [&metrics] { return metrics.Render(); });
+    Log("INFO", "metrics listening", {{"address", metrics_server->address()}});
+  }
 
   // A child that dies while we write its stdin must not kill the agent.
   std::signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,8 @@
 #include "worker/agent/assignment_events.h"
 
+#include <cinttypes>
+#include <cstdio>
+
 namespace bertfleet {
 
 std::string AssignmentKey::Describe() const {
@@ -54,6 +57,29 @@ std::optional<v1::WorkerMessage> ReportFromEvent(const AssignmentKey& key, const
     return std::nullopt;
   }
   return message;
+}
+
+std::string EventLogLine(const nlohmann::json& event) {
+  char line[256];
+  if (event.value("event", "") == "epoch") {
+    if (!event.value("evaluated", false)) {
+      std::snprintf(line, sizeof(line), "epoch %" PRId64 " done: train_loss %.4f", event.value("epoch", int64_t{0}),
+                    event.value("train_loss", 0.0));
+    } else {
+      std::snprintf(line, sizeof(line), "epoch %" PRId64 " done: train_loss %.4f eval_loss %.4f eval_accuracy %.4f eval_f1 %.4f",
+                    event.value("epoch", int64_t{0}), event.value("train_loss", 0.0), event.value("eval_loss", 0.0),
+                    event.value("eval_accuracy", 0.0), event.value("eval_f1", 0.0));
+    }
+    return line;
+  }
+  const double seconds = event.value("window_seconds", 0.0);
+  const double real = event.value("window_real_tokens", 0.0);
+  const double padded = event.value("window_padded_tokens", 0.0);
+  std::snprintf(line, sizeof(line), "epoch %" PRId64 " step %" PRId64 "/%" PRId64 " loss %.4f %.1f samples/s %.0f tokens/s padding %.3f",
+                event.value("epoch", int64_t{0}), event.value("global_step", int64_t{0}),
+                event.value("total_steps", int64_t{0}), event.value("loss", 0.0), event.value("samples_per_second", 0.0),
+                seconds > 0 ? real / seconds : 0.0, padded > 0 ? 1.0 - real / padded : 0.0);
+  return line;
 }
 
 v1::WorkerMessage FinishedMessage(const AssignmentKey& key, bool success, bool cancelled, const std::string& text,

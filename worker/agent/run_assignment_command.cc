@@ -96,8 +96,8 @@ nlohmann::json EpochJson(const EpochSummary& summary) {
 class EventReporter : public TrainingObserver {
  public:
   // Only rank 0 reports epochs (their metrics are the same on every rank) and checkpoints.
-  EventReporter(EventWriter& writer, fs::path output_dir, int64_t progress_steps, bool rank_zero)
-      : writer_(writer), output_dir_(std::move(output_dir)), progress_steps_(progress_steps), rank_zero_(rank_zero) {}
+  EventReporter(EventWriter& writer, int64_t progress_steps, bool rank_zero)
+      : writer_(writer), progress_steps_(progress_steps), rank_zero_(rank_zero) {}
 
   void OnTrainBegin(TrainerState& state) override {
     writer_.Write({{"event", "started"}, {"global_step", state.global_step}, {"total_steps", state.total_steps}});
@@ -109,6 +109,12 @@ class EventReporter : public TrainingObserver {
     window_steps_ += 1;
     window_examples_ += stats.examples;
     window_seconds_ += stats.seconds;
+    // Per step, for the agent's histograms (worker/agent/worker_metrics.h).
+    window_step_seconds_.push_back(stats.seconds);
+    if (stats.allreduce_bytes > 0) window_allreduce_seconds_.push_back(stats.allreduce_seconds);
+    window_real_tokens_ += stats.real_tokens;
+    window_padded_tokens_ += stats.padded_tokens;
+    window_allreduce_bytes_ += stats.allreduce_bytes;
     const auto now = std::chrono::steady_clock::now();
     const bool due = (progress_steps_ > 0 && state.global_step % progress_steps_ == 0) ||
                      now - last_report_ >= std::chrono::seconds(2) || state.global_step == state.total_steps;
@@ -118,12 +124,21 @@ class EventReporter : public TrainingObserver {
                      {"total_steps", state.total_steps},
                      {"epoch", state.epoch_index + 1},
                      {"loss", window_loss_ / double(window_steps_)},
-                     {"samples_per_second", window_seconds_ > 0 ? double(window_examples_) / window_seconds_ : 0.0}});
+                     {"samples_per_second", window_seconds_ > 0 ? double(window_examples_) / window_seconds_ : 0.0},
+                     {"step_seconds", window_step_seconds_},
+                     {"allreduce_seconds", window_allreduce_seconds_},
+                     {"window_seconds", window_seconds_},
+                     {"window_examples", window_examples_},
+                     {"window_real_tokens", window_real_tokens_},
+                     {"window_padded_tokens", window_padded_tokens_},
+                     {"window_allreduce_bytes", window_allreduce_bytes_}});
       window_loss_ = window_seconds_ = 0;
       window_steps_ = window_examples_ = 0;
+      window_real_tokens_ = window_padded_tokens_ = window_allreduce_bytes_ = 0;
+      window_step_seconds_.clear();
+      window_allreduce_seconds_.clear();
       last_report_ = now;
     }
-    ReportCheckpoint(state);
   }
 
   void OnEpochEnd(TrainerState& state) override {
@@ -132,34 +147,25 @@ class EventReporter : public TrainingObserver {
       event["event"] = "epoch";
       writer_.Write(event);
     }
-    ReportCheckpoint(state);
   }
 
-  void OnTrainEnd(TrainerState& state) override { ReportCheckpoint(state); }
+  // TrainingScheduler's listener: called right after this rank wrote a checkpoint.
+  void OnCheckpointSaved(const fs::path& checkpoint, int64_t global_step, double seconds) {
+    writer_.Write({{"event", "checkpoint"},
+                   {"global_step", global_step},
+                   {"path", checkpoint.string()},
+                   {"save_seconds", seconds}});
+  }
 
  private:
-  // The scheduler (an earlier observer) has saved by now if this step was a save point.
-  void ReportCheckpoint(const TrainerState& state) {
-    if (!rank_zero_ || output_dir_.empty() || state.global_step == last_checkpoint_step_) return;
-    const fs::path checkpoint = output_dir_ / ("checkpoint-" + std::to_string(state.global_step));
-    std::error_code error;
-    if (!fs::is_directory(checkpoint, error)) return;
-    // One left by an earlier attempt in the same output directory is not news.
-    const auto written = fs::last_write_time(checkpoint, error);
-    if (error || written < started_) return;
-    last_checkpoint_step_ = state.global_step;
-    writer_.Write({{"event", "checkpoint"}, {"global_step", state.global_step}, {"path", checkpoint.string()}});
-  }
-
   EventWriter& writer_;
-  fs::path output_dir_;
   int64_t progress_steps_;
   bool rank_zero_;
-  fs::file_time_type started_ = fs::file_time_type::clock::now();
   std::chrono::steady_clock::time_point last_report_;
   double window_loss_ = 0, window_seconds_ = 0;
   int64_t window_steps_ = 0, window_examples_ = 0;
-  int64_t last_checkpoint_step_ = -1;
+  int64_t window_real_tokens_ = 0, window_padded_tokens_ = 0, window_allreduce_bytes_ = 0;
+  std::vector<double> window_step_seconds_, window_allreduce_seconds_;
 };
 
 // The data-parallel group of a world_size > 1 assignment (see the top of this file).
@@ -245,9 +251,12 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
     options.data_root = parser.GetOr("data-root", assignment.data_root());
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     options.communicator = communicator.get();
+    EventReporter reporter(events, progress_steps, assignment.rank() == 0);
+    options.on_checkpoint_saved = [&reporter](const fs::path& checkpoint, int64_t step, double seconds) {
+      reporter.OnCheckpointSaved(checkpoint, step, seconds);
+    };
 
     TrainingJob job(spec, options);
-    EventReporter reporter(events, options.output_dir, progress_steps, assignment.rank() == 0);
     job.AddObserver(&reporter);
     const TrainingJobResult result = [&] {
       struct Registration {  // the signal handler sees the job only while it exists

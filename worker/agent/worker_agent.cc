@@ -14,6 +14,7 @@
 #include "bertfleet/v1/workers.grpc.pb.h"
 #include "client/channel_credentials.h"
 #include "common/util/error.h"
+#include "common/util/log.h"
 
 namespace bertfleet {
 
@@ -70,12 +71,16 @@ WorkerAgent::~WorkerAgent() {
   running_.clear();  // SIGKILLs any child still there
 }
 
-void WorkerAgent::Log(const std::string& line) const {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", std::localtime(&now));
-  std::fprintf(stderr, "%s bertfleet-worker: %s\n", stamp, line.c_str());
-  std::fflush(stderr);
+void WorkerAgent::Log(const std::string& line, const std::string& level) const {
+  LogFields fields;
+  if (!options_.worker_id.empty()) fields.emplace_back("worker", options_.worker_id);
+  bertfleet::Log(level, line, fields);
+}
+
+void WorkerAgent::Log(const AssignmentKey& key, const std::string& line, const std::string& level) const {
+  LogFields fields = {{"job", key.job_id}, {"attempt", std::to_string(key.attempt)}, {"rank", std::to_string(key.rank)}};
+  if (!options_.worker_id.empty()) fields.emplace_back("worker", options_.worker_id);
+  bertfleet::Log(level, line, fields);
 }
 
 void WorkerAgent::Post(InboxItem item) {
@@ -200,6 +205,7 @@ void WorkerAgent::OnCoordinatorMessage(const v1::CoordinatorMessage& message) {
       heartbeat_interval_ = milliseconds(registered.heartbeat_interval_ms() > 0 ? registered.heartbeat_interval_ms()
                                                                                  : 2000);
       connection_->registered = true;
+      if (options_.metrics) options_.metrics->SetWorkerId(options_.worker_id);
       connect_failures_ = 0;
       next_heartbeat_ = Clock::now() + heartbeat_interval_;
       Log("registered with coordinator " + options_.coordinator + " as " + options_.worker_id + " (" +
@@ -223,11 +229,11 @@ void WorkerAgent::OnCoordinatorMessage(const v1::CoordinatorMessage& message) {
 void WorkerAgent::OnAssignment(const v1::Assignment& assignment) {
   const AssignmentKey key{assignment.job_id(), assignment.attempt(), assignment.rank()};
   if (running_.count(key)) {
-    Log("assignment " + key.Describe() + " is already running");
+    Log(key, "already running");
     return;
   }
   auto fail = [&](const std::string& message) {
-    Log("assignment " + key.Describe() + " failed: " + message);
+    Log(key, "failed: " + message, "ERROR");
     Report(FinishedMessage(key, false, false, message, nullptr, ""));
   };
   if (assignment.world_size() > 1) return fail("world_size > 1 needs the data-parallel communicator (issue 5)");
@@ -254,7 +260,8 @@ void WorkerAgent::OnAssignment(const v1::Assignment& assignment) {
   } catch (const std::exception& error) {
     return fail(std::string("cannot start the training process: ") + error.what());
   }
-  Log("assignment " + key.Describe() + ": training in process " + std::to_string(run.child->pid()));
+  Log(key, "training in process " + std::to_string(run.child->pid()));
+  if (options_.metrics) options_.metrics->OnAssignmentStarted(key, assignment.world_size(), run.child->pid());
   running_.emplace(key, std::move(run));
 }
 
@@ -268,7 +275,7 @@ void WorkerAgent::OnCancel(const v1::CancelAssignment& cancel) {
     run.cancel_reason = cancel.reason().empty() ? "cancelled" : cancel.reason();
     run.kill_deadline = Clock::now() + options_.cancel_grace;
     run.child->Signal(SIGTERM);
-    Log("assignment " + key.Describe() + ": cancelling (" + run.cancel_reason + ")");
+    Log(key, "cancelling (" + run.cancel_reason + ")");
   }
   if (!found) {
     Log("cancel for " + cancel.job_id() + " attempt " + std::to_string(cancel.attempt()) +
@@ -281,7 +288,7 @@ void WorkerAgent::OnChildLine(const AssignmentKey& key, const std::string& line)
   if (it == running_.end()) return;
   nlohmann::json event = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!event.is_object() || !event.contains("event")) {
-    Log("assignment " + key.Describe() + ": unexpected output: " + line);
+    Log(key, "unexpected output: " + line, "WARN");
     return;
   }
   const std::string kind = event.value("event", "");
@@ -289,13 +296,10 @@ void WorkerAgent::OnChildLine(const AssignmentKey& key, const std::string& line)
     it->second.terminal_event = std::move(event);
     return;
   }
+  if (options_.metrics) options_.metrics->OnChildEvent(key, event);
   if (it->second.cancel_requested) return;  // the coordinator no longer wants this run's numbers
-  if (kind == "started") Log("assignment " + key.Describe() + ": started");
-  if (kind == "epoch") {
-    Log("assignment " + key.Describe() + ": epoch " + std::to_string(event.value("epoch", int64_t{0})) +
-        " train_loss " + std::to_string(event.value("train_loss", 0.0)) + " eval_accuracy " +
-        std::to_string(event.value("eval_accuracy", 0.0)));
-  }
+  if (kind == "started") Log(key, "started");
+  if (kind == "progress" || kind == "epoch") Log(key, EventLogLine(event));
   if (auto report = ReportFromEvent(key, event)) Report(std::move(*report));
 }
 
@@ -309,10 +313,10 @@ void WorkerAgent::OnChildExit(const AssignmentKey& key, const ChildExit& exit) {
   if (kind == "finished") {
     const v1::EpochMetrics metrics = EpochMetricsFromJson(terminal.value("final_metrics", nlohmann::json::object()));
     message = FinishedMessage(key, true, false, "", &metrics, terminal.value("model_dir", ""));
-    Log("assignment " + key.Describe() + ": succeeded");
+    Log(key, "succeeded");
   } else if (run.cancel_requested) {
     message = FinishedMessage(key, false, true, run.cancel_reason, nullptr, "");
-    Log("assignment " + key.Describe() + ": cancelled (training process " + exit.Describe() + ")");
+    Log(key, "cancelled (training process " + exit.Describe() + ")");
   } else {
     std::string text;
     if (kind == "failed") {
@@ -326,7 +330,10 @@ void WorkerAgent::OnChildExit(const AssignmentKey& key, const ChildExit& exit) {
       if (!tail.empty()) text += ": " + tail;
     }
     message = FinishedMessage(key, false, false, text, nullptr, "");
-    Log("assignment " + key.Describe() + " failed: " + text);
+    Log(key, "failed: " + text, "ERROR");
+  }
+  if (options_.metrics) {
+    options_.metrics->OnAssignmentEnded(key, kind == "finished" ? "succeeded" : run.cancel_requested ? "cancelled" : "failed");
   }
   running_.erase(it);  // joins the finished reader thread
   Report(std::move(message));
@@ -350,7 +357,7 @@ int WorkerAgent::Run() {
     }
     for (auto& [key, run] : running_) {
       if (run.cancel_requested && !run.killed && now >= run.kill_deadline) {
-        Log("assignment " + key.Describe() + ": still running " + std::to_string(options_.cancel_grace.count()) +
+        Log(key, "still running " + std::to_string(options_.cancel_grace.count()) +
             " ms after SIGTERM, sending SIGKILL");
         run.child->Signal(SIGKILL);
         run.killed = true;
@@ -405,6 +412,7 @@ int WorkerAgent::Run() {
         auto it = running_.find(item.key);
         if (it == running_.end()) continue;
         Report(FinishedMessage(item.key, false, false, it->second.cancel_reason, nullptr, ""));
+        if (options_.metrics) options_.metrics->OnAssignmentEnded(item.key, "failed");
         running_.erase(it);
       } else if (item.kind == InboxItem::kChildLine) {
         OnChildLine(item.key, item.line);

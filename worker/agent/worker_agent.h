@@ -23,6 +23,7 @@
 #include "worker/agent/assignment_events.h"
 #include "worker/agent/child_process.h"
 #include "worker/agent/report_buffer.h"
+#include "worker/agent/worker_metrics.h"
 
 namespace bertfleet {
 
@@ -40,6 +41,7 @@ struct AgentOptions {
   std::chrono::milliseconds reconnect_max{5000};
   std::chrono::milliseconds register_timeout{10000};  // no `registered` reply: reconnect
   size_t max_buffered_reports = 10000;
+  WorkerMetrics* metrics = nullptr;  // optional: fed with every assignment's events
 };
 
 class WorkerAgent {
@@ -84,7 +86,9 @@ class WorkerAgent {
   void Flush();
   bool Write(const v1::WorkerMessage& message);
   void ScheduleReconnect();
-  void Log(const std::string& line) const;
+  void Log(const std::string& line, const std::string& level = "INFO") const;
+  // With the assignment's job, attempt and rank as fields.
+  void Log(const AssignmentKey& key, const std::string& line, const std::string& level = "INFO") const;
 
   AgentOptions options_;
   std::string host_;

@@ -129,6 +129,7 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
     global_examples = totals[1].item<double>();
     stop_agreed_ = totals[2].item<double>() > 0;
     stats.allreduce_seconds = SecondsSince(reduce_start);
+    stats.allreduce_bytes = static_cast<int64_t>(totals.nbytes() + gradients.nbytes());
   }
   if (global_examples > 0) {
     torch::NoGradGuard no_grad;

@@ -22,6 +22,7 @@ struct StepStats {
   // Part of `seconds` waiting for all-reduces after backward: communication not hidden behind
   // backward, plus waiting for slower ranks (0 for world size 1).
   double allreduce_seconds = 0;
+  int64_t allreduce_bytes = 0;   // this rank's data sent into all-reduces (0 for world size 1)
   int64_t examples = 0;          // on every rank
   int64_t real_tokens = 0;       // this rank
   int64_t padded_tokens = 0;     // this rank

@@ -78,6 +78,7 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
                                                        spec_.ToJson());
   }
   scheduler_ = std::make_unique<TrainingScheduler>(spec_, *session_, evaluator_.get(), checkpoints_.get(), options_.log);
+  scheduler_->SetCheckpointListener(options_.on_checkpoint_saved);
   trainer_->AddObserver(scheduler_.get());
 
   if (!spec_.resume_from_checkpoint.empty()) {

@@ -27,6 +27,7 @@ struct TrainingJobOptions {
   std::filesystem::path cache_dir;              // downloads ("" = DefaultCacheDir())
   Communicator* communicator = nullptr;         // null: a single process
   std::function<void(const std::string&)> log;  // one human-readable line per event
+  TrainingScheduler::CheckpointListener on_checkpoint_saved;  // optional (metrics)
 };
 
 struct TrainingJobResult {

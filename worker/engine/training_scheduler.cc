@@ -1,5 +1,6 @@
 #include "worker/engine/training_scheduler.h"
 
+#include <chrono>
 #include <sstream>
 
 #include "common/util/error.h"
@@ -46,8 +47,11 @@ void TrainingScheduler::SaveCheckpoint(TrainerState& state) {
     state.best_model_checkpoint = target;
     pending_best_ = false;
   }
+  const auto start = std::chrono::steady_clock::now();
   const auto path = checkpoints_->Save(session_, state);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (log_) log_("saved checkpoint " + path.string());
+  if (checkpoint_listener_) checkpoint_listener_(path, state.global_step, seconds);
 }
 
 void TrainingScheduler::OnStepEnd(TrainerState& state, const StepStats& stats) {

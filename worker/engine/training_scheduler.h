@@ -3,6 +3,7 @@
 // to stop (signals, cancellation); at the end loads the best model if asked. The trainer itself
 // knows none of this.
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,6 +35,11 @@ class TrainingScheduler : public TrainingObserver {
 
   const std::optional<EvalResult>& last_eval() const { return last_eval_; }
 
+  // Called after each checkpoint this rank wrote, with how long writing it took (for metrics).
+  using CheckpointListener =
+      std::function<void(const std::filesystem::path& checkpoint, int64_t global_step, double seconds)>;
+  void SetCheckpointListener(CheckpointListener listener) { checkpoint_listener_ = std::move(listener); }
+
  private:
   EvalResult RunEvaluation(TrainerState& state);
   void SaveCheckpoint(TrainerState& state);
@@ -43,6 +49,7 @@ class TrainingScheduler : public TrainingObserver {
   const Evaluator* evaluator_;
   CheckpointManager* checkpoints_;
   std::function<void(const std::string&)> log_;
+  CheckpointListener checkpoint_listener_;
   std::optional<EvalResult> last_eval_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> save_on_stop_{false};

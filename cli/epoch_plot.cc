@@ -1,0 +1,137 @@
+#include "cli/epoch_plot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "common/util/error.h"
+
+namespace bertfleet::cli {
+namespace {
+
+constexpr double kPanelWidth = 300, kPanelHeight = 260, kTop = 40;
+constexpr double kLeft = 55, kRight = 15, kBottom = 40;  // margins inside a panel, for the axes
+
+struct Series {
+  std::string name;
+  std::string color;
+  std::vector<std::pair<double, double>> points;  // (epoch, value)
+};
+
+std::string Num(double value, int digits = 4) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.*g", digits, value);
+  return buf;
+}
+
+std::string Px(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", value);
+  return buf;
+}
+
+std::string Escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+// One panel at x offset `x0`: frame, axis ticks, a polyline with a dot per epoch for each series.
+std::string Panel(double x0, const std::string& title, const std::vector<Series>& series, int64_t max_epoch) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& s : series) {
+    for (const auto& [epoch, value] : s.points) {
+      lo = std::min(lo, value);
+      hi = std::max(hi, value);
+    }
+  }
+  std::string svg = "<g class=\"panel\" data-title=\"" + Escape(title) + "\">\n";
+  svg += "<text x=\"" + Px(x0 + kPanelWidth / 2) + "\" y=\"" + Px(kTop - 12) +
+         "\" text-anchor=\"middle\" font-weight=\"bold\">" + Escape(title) + "</text>\n";
+  const double left = x0 + kLeft, right = x0 + kPanelWidth - kRight;
+  const double top = kTop, bottom = kTop + kPanelHeight - kBottom;
+  svg += "<rect x=\"" + Px(left) + "\" y=\"" + Px(top) + "\" width=\"" + Px(right - left) + "\" height=\"" +
+         Px(bottom - top) + "\" fill=\"none\" stroke=\"#888\"/>\n";
+  if (lo > hi) {  // nothing evaluated (e.g. eval_strategy: no)
+    svg += "<text x=\"" + Px((left + right) / 2) + "\" y=\"" + Px((top + bottom) / 2) +
+           "\" text-anchor=\"middle\" fill=\"#888\">not evaluated</text>\n</g>\n";
+    return svg;
+  }
+  if (hi - lo < 1e-9) {  // a flat line still needs a visible range
+    lo -= 0.5 * std::max(1e-3, std::fabs(lo));
+    hi += 0.5 * std::max(1e-3, std::fabs(hi));
+  }
+  const double pad = (hi - lo) * 0.05;
+  lo -= pad;
+  hi += pad;
+  auto x_of = [&](double epoch) {
+    return max_epoch <= 1 ? (left + right) / 2 : left + (epoch - 1) / double(max_epoch - 1) * (right - left);
+  };
+  auto y_of = [&](double value) { return bottom - (value - lo) / (hi - lo) * (bottom - top); };
+  for (int i = 0; i <= 4; ++i) {
+    const double value = lo + (hi - lo) * i / 4.0;
+    svg += "<text x=\"" + Px(left - 4) + "\" y=\"" + Px(y_of(value) + 4) + "\" text-anchor=\"end\" font-size=\"10\">" +
+           Num(value, 3) + "</text>\n";
+  }
+  const int64_t step = std::max<int64_t>(1, max_epoch / 10);
+  for (int64_t epoch = 1; epoch <= max_epoch; epoch += step) {
+    svg += "<text x=\"" + Px(x_of(double(epoch))) + "\" y=\"" + Px(bottom + 14) +
+           "\" text-anchor=\"middle\" font-size=\"10\">" + std::to_string(epoch) + "</text>\n";
+  }
+  svg += "<text x=\"" + Px((left + right) / 2) + "\" y=\"" + Px(bottom + 30) +
+         "\" text-anchor=\"middle\" font-size=\"11\">epoch</text>\n";
+  double legend_y = top + 14;
+  for (const auto& s : series) {
+    if (s.points.empty()) continue;
+    std::string points;
+    for (const auto& [epoch, value] : s.points) points += Px(x_of(epoch)) + "," + Px(y_of(value)) + " ";
+    points.pop_back();
+    svg += "<polyline class=\"series\" data-series=\"" + s.name + "\" fill=\"none\" stroke=\"" + s.color +
+           "\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
+    for (const auto& [epoch, value] : s.points) {
+      svg += "<circle cx=\"" + Px(x_of(epoch)) + "\" cy=\"" + Px(y_of(value)) + "\" r=\"3\" fill=\"" + s.color +
+             "\"><title>" + s.name + " epoch " + Num(epoch) + ": " + Num(value, 6) + "</title></circle>\n";
+    }
+    svg += "<text x=\"" + Px(right - 6) + "\" y=\"" + Px(legend_y) + "\" text-anchor=\"end\" font-size=\"11\" fill=\"" +
+           s.color + "\">" + s.name + "</text>\n";
+    legend_y += 14;
+  }
+  return svg + "</g>\n";
+}
+
+}  // namespace
+
+std::string EpochCurvesSvg(const v1::Job& job) {
+  if (job.epochs_size() == 0) throw Error("job " + job.id() + " has no finished epoch yet: nothing to plot");
+  Series train_loss{"train_loss", "#1f77b4", {}}, eval_loss{"eval_loss", "#d62728", {}};
+  Series accuracy{"eval_accuracy", "#2ca02c", {}}, f1{"eval_f1", "#9467bd", {}};
+  int64_t max_epoch = 1;
+  for (const auto& m : job.epochs()) {
+    const double epoch = double(m.epoch());
+    max_epoch = std::max(max_epoch, m.epoch());
+    train_loss.points.push_back({epoch, m.train_loss()});
+    if (!m.evaluated()) continue;
+    eval_loss.points.push_back({epoch, m.eval_loss()});
+    accuracy.points.push_back({epoch, m.eval_accuracy()});
+    f1.points.push_back({epoch, m.eval_f1()});
+  }
+  const double width = 3 * kPanelWidth, height = kTop + kPanelHeight;
+  std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Px(width) + "\" height=\"" + Px(height) +
+                    "\" viewBox=\"0 0 " + Px(width) + " " + Px(height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  svg += "<text x=\"8\" y=\"16\" font-size=\"13\">" + Escape(job.id()) + "</text>\n";
+  svg += Panel(0, "Loss", {train_loss, eval_loss}, max_epoch);
+  svg += Panel(kPanelWidth, "Accuracy", {accuracy}, max_epoch);
+  svg += Panel(2 * kPanelWidth, "F1", {f1}, max_epoch);
+  return svg + "</svg>\n";
+}
+
+}  // namespace bertfleet::cli

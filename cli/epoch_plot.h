@@ -1,0 +1,13 @@
+#pragma once
+// `bertfleet plot`: a job's per-epoch curves as a self-contained SVG — training and validation
+// loss, validation accuracy and validation F1, one panel each, epochs on the x axis.
+#include <string>
+
+#include "bertfleet/v1/jobs.pb.h"
+
+namespace bertfleet::cli {
+
+// Throws Error when the job has no finished epoch yet (nothing to draw).
+std::string EpochCurvesSvg(const bertfleet::v1::Job& job);
+
+}  // namespace bertfleet::cli
