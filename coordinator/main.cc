@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/util/error.h"
+#include "coordinator/auth/auth_metrics.h"
 #include "coordinator/auth/coordinator_security.h"
 #include "coordinator/config.h"
 #include "coordinator/fleet.h"
@@ -48,7 +49,7 @@ int Run(const std::vector<std::string>& args) {
   SqliteJobStore store(config.db);
   std::filesystem::path state_dir = !config.state_dir.empty() ? std::filesystem::path(config.state_dir)
                                     : std::filesystem::absolute(config.db).parent_path();
-  CoordinatorSecurity security(config.security, config.db, state_dir, {config.listen});
+  CoordinatorSecurity security(config.security, config.db, state_dir, {config.listen, config.metrics_listen});
   WatchHub hub;
   Rendezvous rendezvous;
   FleetOptions options;
@@ -58,6 +59,7 @@ int Run(const std::vector<std::string>& args) {
   options.lease_ms = config.lease_ms;
   options.cancel_timeout_ms = config.cancel_timeout_ms;
   CoordinatorMetrics metrics;
+  CountAuthFailures(*metrics.registry(), security.authorizer());
   options.on_event = [&metrics](const bertfleet::v1::JobEvent& event) { metrics.OnJobEvent(event); };
   Fleet fleet(&store, &hub, &rendezvous, options);
   JobServiceImpl job_service(&fleet, &hub, std::filesystem::absolute(config.data_root).string(),

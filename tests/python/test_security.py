@@ -279,7 +279,8 @@ def run_coordinator(coordinator_binary, tmp_path, *flags):
 
 
 def test_insecure_is_refused_unless_every_listen_address_is_loopback(coordinator_binary, tmp_path):
-    for flags in (["--insecure", "--listen", "0.0.0.0:0"], ["--insecure", "--listen", ":0"]):
+    for flags in (["--insecure", "--listen", "0.0.0.0:0"], ["--insecure", "--listen", ":0"],
+                  ["--insecure", "--listen", "127.0.0.1:0", "--metrics-listen", "0.0.0.0:0"]):
         refused = run_coordinator(coordinator_binary, tmp_path, *flags)
         assert refused.returncode == 1, (flags, refused.stdout, refused.stderr)
         assert "--insecure" in refused.stderr and "loopback" in refused.stderr, refused.stderr
@@ -347,3 +348,28 @@ def test_request_sizes_and_streams_per_client_are_bounded(coordinator_binary, be
     finally:
         coordinator.stop()
 
+
+def test_refusals_are_counted_by_method_and_code(coordinator_binary, bertfleet_pb, tmp_path):
+    import re
+    import urllib.request
+
+    coordinator = Coordinator(coordinator_binary, tmp_path, bertfleet_pb, extra_config="metrics_listen: 127.0.0.1:0\n")
+    coordinator.start()
+    jobs = bertfleet_pb.jobs
+    try:
+        anonymous, _, _ = stubs(coordinator, None)
+        for _ in range(2):
+            code_of(lambda: anonymous.ListJobs(jobs.ListJobsRequest(), timeout=10))
+        worker_jobs, _, _ = stubs(coordinator, coordinator.worker_token)
+        code_of(lambda: worker_jobs.SubmitJob(jobs.SubmitJobRequest(spec_yaml=minimal_spec()), timeout=10))
+        coordinator.jobs.ListJobs(jobs.ListJobsRequest(), timeout=10)  # allowed: not counted
+        address = re.search(r"metrics listening.*address=(\S+)", coordinator.log.read_text()).group(1)
+        text = urllib.request.urlopen(f"http://{address}/metrics", timeout=10).read().decode()
+        counts = {}
+        for labels, value in re.findall(r"^bertfleet_auth_failures_total\{([^}]*)\} (\S+)$", text, re.M):
+            key = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+            counts[(key["method"], key["code"])] = float(value)
+        assert counts == {("bertfleet.v1.JobService/ListJobs", "UNAUTHENTICATED"): 2.0,
+                          ("bertfleet.v1.JobService/SubmitJob", "PERMISSION_DENIED"): 1.0}, text
+    finally:
+        coordinator.stop()
