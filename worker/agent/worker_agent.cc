@@ -14,6 +14,7 @@
 #include "bertfleet/v1/workers.grpc.pb.h"
 #include "client/channel_credentials.h"
 #include "common/util/error.h"
+#include "common/util/grpc_status_name.h"
 #include "common/util/log.h"
 
 namespace bertfleet {
@@ -168,7 +169,7 @@ void WorkerAgent::CloseConnection(const std::string& why) {
     // An unreachable coordinator is reported once per outage, not at every retry.
     const bool repeated_outage = status.error_code() == grpc::StatusCode::UNAVAILABLE && connect_failures_ > 0;
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED && !repeated_outage) {
-      status_text = " (" + std::to_string(status.error_code()) + ": " + status.error_message() + ")";
+      status_text = " (" + GrpcStatusName(status.error_code()) + ": " + status.error_message() + ")";
     }
   }
   if (connection->registered || !status_text.empty()) {
