@@ -90,6 +90,7 @@ class Fleet {
     std::string job_id;  // busy with this job's attempt until the worker reports it finished
     int32_t attempt = 0;
     int32_t rank = 0;
+    bool stopping = false;  // said it is shutting down: no new work until it registers again
   };
   using Deferred = std::vector<std::function<void()>>;
 

@@ -237,7 +237,7 @@ void Fleet::ScheduleLocked(Deferred& after) {
   if (queued.empty()) return;
   std::map<std::string, std::vector<std::string>> idle;
   for (const auto& [id, worker] : workers_) {
-    if (worker.session && worker.job_id.empty()) idle[worker.info.device()].push_back(id);
+    if (worker.session && worker.job_id.empty() && !worker.stopping) idle[worker.info.device()].push_back(id);
   }
   for (const Placement& placement : Schedule(std::move(queued), std::move(idle))) {
     StartAttempt(jobs_.at(placement.job_id), placement.worker_ids, after);

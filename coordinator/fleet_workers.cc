@@ -175,6 +175,7 @@ void Fleet::HandleFinished(WorkerEntry& worker, const v1::AssignmentFinished& fi
   int32_t rank = worker.rank;
   worker.job_id.clear();
   worker.info.set_state(v1::Worker::STATE_IDLE);
+  if (finished.worker_stopping()) worker.stopping = true;
   if (!entry || !IsActive(entry->job.state())) return;
   entry->finished[rank] = true;
   if (entry->cancelling) {

@@ -13,144 +13,23 @@ import time
 
 import pytest
 
-from coordinator_harness import Coordinator
-
-TINY_JOB = """
-model: {model}
-data: mrpc
-max_seq_length: 64
-max_train_samples: {train}
-max_eval_samples: 32
-per_device_train_batch_size: 8
-per_device_eval_batch_size: 16
-num_train_epochs: {epochs}
-learning_rate: 1.0e-3
-eval_strategy: {eval}
-save_strategy: {save}
-threads: 1
-seed: 3
-"""
-
-
-def tiny_job(model="tiny", train=64, epochs=2, eval="epoch", save="epoch"):
-    return TINY_JOB.format(model=model, train=train, epochs=epochs, eval=eval, save=save)
-
+from worker_fleet import STATE, AgentFleet, alive, tiny_job, wait_for
 
 # Long enough to cancel or crash while it runs (all 3668 rows, many epochs, no evaluation).
 LONG_JOB = tiny_job(train=-1, epochs=50, eval="no", save="no")
 
-STATE = {"QUEUED": 1, "SCHEDULED": 2, "RUNNING": 3, "SUCCEEDED": 4, "FAILED": 5, "CANCELLED": 6}
 
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)
-
-
-def children_of(pid):
-    """PIDs of the live (not zombie) processes whose parent is `pid`."""
-    found = []
-    for entry in pathlib.Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def alive(pid):
-    try:
-        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2:].split()[0] != "Z"
-
-
-class Fleet:
-    """Coordinator (from coordinator_harness) + real worker agents + the CLI."""
+class Fleet(AgentFleet):
+    """Two agents (w1, w2), plus a model whose weights file is cut in half (`model: corrupt`)."""
 
     def __init__(self, coordinator_binary, worker_binary, cli_binary, pb, workdir, tiny_model_dir, shared_data):
-        self.worker_binary, self.cli_binary, self.pb = worker_binary, cli_binary, pb
-        self.workdir = workdir
-        self.coordinator = Coordinator(coordinator_binary, workdir, pb, lease_ms=3000, heartbeat_ms=300)
-        data = self.coordinator.data_root
-        # Copies, not symlinks: a link out of the data root is refused like "..".
-        (data / "mrpc").mkdir()
-        for split in ("train", "validation", "test"):
-            shutil.copy(shared_data / "mrpc" / f"{split}.tsv", data / "mrpc")
-        shutil.copytree(tiny_model_dir, data / "tiny")
-        corrupt = data / "corrupt"
+        super().__init__(coordinator_binary, worker_binary, cli_binary, pb, workdir, tiny_model_dir, shared_data,
+                         workers=("w1", "w2"))
+        corrupt = self.coordinator.data_root / "corrupt"
         shutil.copytree(tiny_model_dir, corrupt)
         size = (corrupt / "model.safetensors").stat().st_size
         with open(corrupt / "model.safetensors", "r+b") as f:  # header intact, tensors cut off
             f.truncate(size // 2)
-        self.coordinator.start()
-        # Restarts must come back on the same address: the agents know only that one.
-        config = self.coordinator.config
-        config.write_text(config.read_text().replace("listen: 127.0.0.1:0", f"listen: {self.coordinator.address}"))
-        self.agents = {}
-        for name in ("w1", "w2"):
-            log = open(workdir / f"agent-{name}.log", "ab")
-            self.agents[name] = subprocess.Popen(
-                [str(worker_binary), "--coordinator", self.coordinator.address, "--device", "cpu", "--threads", "1",
-                 "--worker-id", name, "--reconnect-max-ms", "1000", "--progress-steps", "5"],
-                stdout=log, stderr=log, env=self.coordinator.client_env(self.coordinator.worker_token))
-        wait_for(lambda: self.idle_workers() == {"w1", "w2"}, 30, "both agents to register")
-
-    def cli(self, *args, timeout=120):
-        return subprocess.run([str(self.cli_binary), "--coordinator", self.coordinator.address, *args],
-                              capture_output=True, text=True, timeout=timeout, env=self.coordinator.client_env())
-
-    def submit(self, spec_text, name):
-        path = self.workdir / f"{name}.yaml"
-        path.write_text(spec_text)
-        result = self.cli("--json", "submit", str(path))
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)["id"]
-
-    def job(self, job_id):
-        return self.coordinator.get(job_id)
-
-    def wait_state(self, job_id, state, timeout=60):
-        return self.coordinator.wait_state(job_id, self.pb.jobs.JobState.Value("JOB_STATE_" + state), timeout)
-
-    def workers(self):
-        return self.coordinator.jobs.ListWorkers(self.pb.jobs.ListWorkersRequest(), timeout=10).workers
-
-    def idle_workers(self):
-        return {w.id for w in self.workers() if w.state == self.pb.jobs.Worker.STATE_IDLE}
-
-    def training_processes(self):
-        """{agent name: [run-assignment child pids]}"""
-        return {name: children_of(agent.pid) for name, agent in self.agents.items()}
-
-    def logs(self):
-        text = f"--- coordinator ---\n{self.coordinator.log.read_text(errors='replace')[-4000:]}\n"
-        for name in self.agents:
-            text += f"--- {name} ---\n{(self.workdir / f'agent-{name}.log').read_text(errors='replace')[-4000:]}\n"
-        return text
-
-    def stop(self):
-        for agent in self.agents.values():
-            if agent.poll() is None:
-                agent.terminate()
-        for agent in self.agents.values():
-            try:
-                agent.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait()
-        self.coordinator.stop()
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +131,9 @@ def test_cancel_stops_both_workers_within_5s_and_they_take_the_next_jobs(fleet):
 
 def test_training_crash_fails_the_job_and_the_agent_takes_the_next(fleet):
     # A model file that cannot be loaded: the engine's error becomes the job's message.
-    result = fleet.cli("submit", str(write(fleet, "corrupt.yaml", tiny_job(model="corrupt"))), "--watch")
+    # max_restarts 0: fail at the first failure (restarts: test_worker_failures.py).
+    corrupt = tiny_job(model="corrupt") + "max_restarts: 0\n"
+    result = fleet.cli("submit", str(write(fleet, "corrupt.yaml", corrupt)), "--watch")
     assert result.returncode == 1 and "FAILED" in result.stdout, result.stdout + result.stderr
     job_id = result.stdout.split()[1]
     job = fleet.job(job_id)
@@ -260,7 +141,7 @@ def test_training_crash_fails_the_job_and_the_agent_takes_the_next(fleet):
     assert "failed: " in job.message and "model.safetensors" in job.message, job.message
 
     # A segfault of the training process: the job fails naming the signal; the agent lives on.
-    crashing = fleet.submit(LONG_JOB, "segv")
+    crashing = fleet.submit(LONG_JOB + "max_restarts: 0\n", "segv")
     fleet.wait_state(crashing, "RUNNING", timeout=60)
     wait_for(lambda: fleet.job(crashing).global_step > 0, 60, "progress")
     worker = fleet.job(crashing).worker_ids[0]
@@ -281,14 +162,6 @@ def write(fleet, name, text):
     path = fleet.workdir / name
     path.write_text(text)
     return path
-
-
-def test_data_parallel_assignments_are_refused_clearly(fleet):
-    job_id = fleet.submit(tiny_job(epochs=1) + "world_size: 2\n", "two-ranks")
-    job = fleet.wait_state(job_id, "FAILED", timeout=30)
-    assert set(job.worker_ids) == {"w1", "w2"}
-    assert "world_size > 1 needs the data-parallel communicator (issue 5)" in job.message, job.message
-    wait_for(lambda: fleet.idle_workers() == {"w1", "w2"}, 5, "both workers idle")
 
 
 def test_coordinator_sigkill_and_restart_keeps_everything_and_runs_queued_jobs(fleet):

@@ -46,6 +46,9 @@ int RunAgentCommand(const std::vector<std::string>& args) {
       .Value("progress-steps", "report progress every N steps (default 10; at least every 2 s)")
       .Value("cancel-grace-ms", "SIGTERM to SIGKILL delay when cancelling (default 3000)")
       .Value("reconnect-max-ms", "cap of the reconnect backoff (default 5000)")
+      .Value("advertise-host", "host the other ranks reach this worker's rank-0 store on (default: the hostname)")
+      .Value("rendezvous-timeout-ms", "how long a rank waits for rank 0's rendezvous address (default 120000)")
+      .Value("collective-timeout-seconds", "a rank missing this long fails a data-parallel run (default: run-assignment's)")
       .Value("metrics-listen", "serve Prometheus /metrics on host:port (port 0 picks a free one)")
       .Value("log-format", "text (default) or json: one object per log line")
       .Flag("help", "show this help");
@@ -80,6 +83,11 @@ int RunAgentCommand(const std::vector<std::string>& args) {
   options.progress_steps = parser.GetInt("progress-steps", 10);
   options.cancel_grace = std::chrono::milliseconds(parser.GetInt("cancel-grace-ms", 3000));
   options.reconnect_max = std::chrono::milliseconds(parser.GetInt("reconnect-max-ms", 5000));
+  options.advertise_host = parser.GetOr("advertise-host", "");
+  options.rendezvous_timeout = std::chrono::milliseconds(parser.GetInt("rendezvous-timeout-ms", 120000));
+  if (options.rendezvous_timeout.count() < 1) throw Error("--rendezvous-timeout-ms: must be >= 1");
+  options.collective_timeout_seconds = parser.GetInt("collective-timeout-seconds", 0);
+  if (options.collective_timeout_seconds < 0) throw Error("--collective-timeout-seconds: must be >= 1");
   if (options.reconnect_max < options.reconnect_initial) options.reconnect_max = options.reconnect_initial;
   options.executable = SelfExecutable();
   SetLogFormat(parser.GetOr("log-format", "text"));

@@ -49,9 +49,10 @@ namespace fs = std::filesystem;
 std::atomic<TrainingJob*> g_job{nullptr};
 
 void OnStopSignal(int signal_number) {
-  // Before the job exists there is nothing to save: stop at once.
+  // Before the job exists there is nothing to save: stop at once. After, a stop is a preemption
+  // (or the end of a gang attempt): save at the next step boundary so the job resumes from there.
   if (TrainingJob* job = g_job.load()) {
-    job->RequestStop(/*save_checkpoint=*/false);
+    job->RequestStop(/*save_checkpoint=*/true);
   } else {
     ::_exit(128 + signal_number);
   }

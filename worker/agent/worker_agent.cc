@@ -64,6 +64,7 @@ WorkerAgent::WorkerAgent(AgentOptions options)
       host_(HostName()),
       random_(std::random_device{}()),
       reports_(options_.max_buffered_reports) {
+  if (options_.advertise_host.empty()) options_.advertise_host = host_;
   if (options_.threads <= 0) options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
@@ -176,6 +177,7 @@ void WorkerAgent::CloseConnection(const std::string& why) {
     Log("connection to coordinator " + options_.coordinator + " closed: " + why + status_text);
   }
   if (connection->registered) connect_failures_ = 0;
+  if (connection->registered) RequeueInDoubt();
   if (!stop_requested_) ScheduleReconnect();
 }
 
@@ -194,8 +196,40 @@ void WorkerAgent::Report(v1::WorkerMessage message) {
 void WorkerAgent::Flush() {
   while (!reports_.empty() && connection_ && connection_->registered) {
     if (!Write(reports_.front())) return;
+    RememberSent(reports_.front());
     reports_.PopFront();
   }
+}
+
+void WorkerAgent::RememberSent(const v1::WorkerMessage& message) {
+  const auto kind = message.message_case();
+  if (kind != v1::WorkerMessage::kEpoch && kind != v1::WorkerMessage::kCheckpoint &&
+      kind != v1::WorkerMessage::kFinished) {
+    return;  // progress is live only; `started` is implied by `running` at registration
+  }
+  const auto now = Clock::now();
+  in_doubt_.push_back({now, message});
+  while (!in_doubt_.empty() && now - in_doubt_.front().first > kInDoubtWindow) in_doubt_.pop_front();
+}
+
+void WorkerAgent::RequeueInDoubt() {
+  // A written report may still die with the coordinator (SIGKILL before it was read or
+  // committed). The coordinator ignores repeats (one epoch per job, one finish per attempt), so
+  // the recent ones are sent again, first, on the next connection.
+  const auto cutoff = Clock::now() - kInDoubtWindow;
+  ReportBuffer replay(options_.max_buffered_reports);
+  size_t again = 0;
+  for (auto& [sent_at, message] : in_doubt_) {
+    if (sent_at < cutoff) continue;
+    replay.Push(std::move(message));
+    ++again;
+  }
+  in_doubt_.clear();
+  if (again == 0) return;
+  for (const v1::WorkerMessage& report : reports_) replay.Push(report);
+  reports_ = std::move(replay);
+  Log("will send again " + std::to_string(again) + " report(s) written in the last " +
+      std::to_string(kInDoubtWindow.count()) + " ms before the connection closed");
 }
 
 void WorkerAgent::OnCoordinatorMessage(const v1::CoordinatorMessage& message) {
@@ -233,37 +267,7 @@ void WorkerAgent::OnAssignment(const v1::Assignment& assignment) {
     Log(key, "already running");
     return;
   }
-  auto fail = [&](const std::string& message) {
-    Log(key, "failed: " + message, "ERROR");
-    Report(FinishedMessage(key, false, false, message, nullptr, ""));
-  };
-  if (assignment.world_size() > 1) return fail("world_size > 1 needs the data-parallel communicator (issue 5)");
-
-  std::string input;
-  google::protobuf::util::JsonPrintOptions json_options;
-  json_options.preserve_proto_field_names = true;
-  const auto printed = google::protobuf::util::MessageToJsonString(assignment, &input, json_options);
-  if (!printed.ok()) return fail("cannot encode the assignment: " + std::string(printed.message()));
-
-  std::vector<std::string> argv = {options_.executable, "run-assignment", "--threads",
-                                   std::to_string(options_.threads), "--progress-steps",
-                                   std::to_string(options_.progress_steps)};
-  if (!options_.data_root.empty()) {
-    argv.push_back("--data-root");
-    argv.push_back(options_.data_root);
-  }
-  RunningAssignment run;
-  run.key = key;
-  try {
-    run.child = std::make_unique<ChildProcess>(
-        argv, input, [this, key](const std::string& line) { Post({InboxItem::kChildLine, 0, {}, key, line, {}}); },
-        [this, key](const ChildExit& exit) { Post({InboxItem::kChildExit, 0, {}, key, {}, exit}); });
-  } catch (const std::exception& error) {
-    return fail(std::string("cannot start the training process: ") + error.what());
-  }
-  Log(key, "training in process " + std::to_string(run.child->pid()));
-  if (options_.metrics) options_.metrics->OnAssignmentStarted(key, assignment.world_size(), run.child->pid());
-  running_.emplace(key, std::move(run));
+  LaunchAssignment(assignment);
 }
 
 void WorkerAgent::OnCancel(const v1::CancelAssignment& cancel) {
@@ -275,8 +279,13 @@ void WorkerAgent::OnCancel(const v1::CancelAssignment& cancel) {
     run.cancel_requested = true;
     run.cancel_reason = cancel.reason().empty() ? "cancelled" : cancel.reason();
     run.kill_deadline = Clock::now() + options_.cancel_grace;
-    run.child->Signal(SIGTERM);
     Log(key, "cancelling (" + run.cancel_reason + ")");
+    if (run.child) {
+      run.child->Signal(SIGTERM);
+    } else {
+      run.rendezvous.reset();  // still waiting for rank 0: nothing to stop, ends here
+      Post({InboxItem::kRendezvousDone, 0, {}, key, "cancelled", {}, static_cast<int>(grpc::StatusCode::CANCELLED)});
+    }
   }
   if (!found) {
     Log("cancel for " + cancel.job_id() + " attempt " + std::to_string(cancel.attempt()) +
@@ -297,8 +306,11 @@ void WorkerAgent::OnChildLine(const AssignmentKey& key, const std::string& line)
     it->second.terminal_event = std::move(event);
     return;
   }
+  if (kind == "rendezvous") return OnRendezvousEvent(key, event);
   if (options_.metrics) options_.metrics->OnChildEvent(key, event);
-  if (it->second.cancel_requested) return;  // the coordinator no longer wants this run's numbers
+  // A checkpoint written while stopping (SIGTERM saves at the next step boundary) is what the
+  // job resumes from: the coordinator wants it even though it no longer wants this run's numbers.
+  if (it->second.cancel_requested && kind != "checkpoint") return;
   if (kind == "started") Log(key, "started");
   if (kind == "progress" || kind == "epoch") Log(key, EventLogLine(event));
   if (auto report = ReportFromEvent(key, event)) Report(std::move(*report));
@@ -357,7 +369,7 @@ int WorkerAgent::Run() {
       Write(heartbeat);
     }
     for (auto& [key, run] : running_) {
-      if (run.cancel_requested && !run.killed && now >= run.kill_deadline) {
+      if (run.child && run.cancel_requested && !run.killed && now >= run.kill_deadline) {
         Log(key, "still running " + std::to_string(options_.cancel_grace.count()) +
             " ms after SIGTERM, sending SIGKILL");
         run.child->Signal(SIGKILL);
@@ -385,16 +397,28 @@ int WorkerAgent::Run() {
         case InboxItem::kChildExit:
           OnChildExit(item.key, item.exit);
           break;
+        case InboxItem::kRendezvousDone:
+          OnRendezvousDone(item.key, item.status_code, item.line);
+          break;
       }
     }
   }
 
   // Shutdown: stop the children (SIGTERM, then SIGKILL after the grace period) and report them.
   Log("stopping");
-  for (auto& [key, run] : running_) {
+  for (auto it = running_.begin(); it != running_.end();) {
+    RunningAssignment& run = it->second;
     run.cancel_requested = true;
     run.cancel_reason = "worker " + options_.worker_id + " shut down";
-    run.child->Signal(SIGTERM);
+    if (run.child) {
+      run.child->Signal(SIGTERM);  // saves a checkpoint at its next step boundary (preemption)
+      ++it;
+    } else {  // still waiting for the rendezvous: nothing to stop
+      v1::WorkerMessage finished = FinishedMessage(it->first, false, false, run.cancel_reason, nullptr, "");
+      finished.mutable_finished()->set_worker_stopping(true);
+      Report(std::move(finished));
+      it = running_.erase(it);
+    }
   }
   const auto deadline = Clock::now() + options_.cancel_grace;
   while (!running_.empty()) {
@@ -412,7 +436,9 @@ int WorkerAgent::Run() {
         // A stopped worker's run failed (so the coordinator retries it elsewhere), not cancelled.
         auto it = running_.find(item.key);
         if (it == running_.end()) continue;
-        Report(FinishedMessage(item.key, false, false, it->second.cancel_reason, nullptr, ""));
+        v1::WorkerMessage finished = FinishedMessage(item.key, false, false, it->second.cancel_reason, nullptr, "");
+        finished.mutable_finished()->set_worker_stopping(true);  // no new work for us meanwhile
+        Report(std::move(finished));
         if (options_.metrics) options_.metrics->OnAssignmentEnded(item.key, "failed");
         running_.erase(it);
       } else if (item.kind == InboxItem::kChildLine) {

@@ -22,6 +22,7 @@
 #include "client/connection_settings.h"
 #include "worker/agent/assignment_events.h"
 #include "worker/agent/child_process.h"
+#include "worker/agent/rendezvous_client.h"
 #include "worker/agent/report_buffer.h"
 #include "worker/agent/worker_metrics.h"
 
@@ -41,6 +42,12 @@ struct AgentOptions {
   std::chrono::milliseconds reconnect_max{5000};
   std::chrono::milliseconds register_timeout{10000};  // no `registered` reply: reconnect
   size_t max_buffered_reports = 10000;
+  // Data-parallel attempts (worker_agent_launch.cc): the host other ranks reach this worker's
+  // rank-0 store on; how long rendezvous calls wait; the training processes' collective timeout
+  // (0: their default).
+  std::string advertise_host;
+  std::chrono::milliseconds rendezvous_timeout{120000};
+  int64_t collective_timeout_seconds = 0;
   WorkerMetrics* metrics = nullptr;  // optional: fed with every assignment's events
 };
 
@@ -58,7 +65,9 @@ class WorkerAgent {
   struct Connection;
   struct RunningAssignment {
     AssignmentKey key;
-    std::unique_ptr<ChildProcess> child;
+    v1::Assignment assignment;
+    std::unique_ptr<ChildProcess> child;  // null while a rank > 0 waits for the rendezvous
+    std::unique_ptr<RendezvousCall> rendezvous;  // the publish (rank 0) or get (others) in flight
     bool cancel_requested = false;
     std::string cancel_reason;
     bool killed = false;
@@ -66,12 +75,13 @@ class WorkerAgent {
     nlohmann::json terminal_event;  // finished / failed / stopped, as the child said
   };
   struct InboxItem {
-    enum Kind { kCoordinatorMessage, kStreamClosed, kChildLine, kChildExit } kind;
+    enum Kind { kCoordinatorMessage, kStreamClosed, kChildLine, kChildExit, kRendezvousDone } kind;
     uint64_t connection = 0;
     v1::CoordinatorMessage message;
     AssignmentKey key;
     std::string line;
     ChildExit exit;
+    int status_code = 0;  // kRendezvousDone: a grpc::StatusCode; `line` holds the payload or error
   };
 
   void Post(InboxItem item);
@@ -79,11 +89,20 @@ class WorkerAgent {
   void CloseConnection(const std::string& why);
   void OnCoordinatorMessage(const v1::CoordinatorMessage& message);
   void OnAssignment(const v1::Assignment& assignment);
+  // worker_agent_launch.cc
+  void LaunchAssignment(const v1::Assignment& assignment);
+  bool StartTraining(RunningAssignment& run, const std::vector<std::string>& extra_args);
+  void OnRendezvousEvent(const AssignmentKey& key, const nlohmann::json& event);
+  void OnRendezvousDone(const AssignmentKey& key, int status_code, const std::string& text);
+  void ReportFailure(const AssignmentKey& key, const std::string& message);
+  RendezvousClient& Rendezvous();
   void OnCancel(const v1::CancelAssignment& cancel);
   void OnChildLine(const AssignmentKey& key, const std::string& line);
   void OnChildExit(const AssignmentKey& key, const ChildExit& exit);
   void Report(v1::WorkerMessage message);
   void Flush();
+  void RememberSent(const v1::WorkerMessage& message);
+  void RequeueInDoubt();  // after a registered connection closed
   bool Write(const v1::WorkerMessage& message);
   void ScheduleReconnect();
   void Log(const std::string& line, const std::string& level = "INFO") const;
@@ -106,8 +125,13 @@ class WorkerAgent {
   std::chrono::steady_clock::time_point next_heartbeat_;
   std::mt19937_64 random_;
 
+  std::unique_ptr<RendezvousClient> rendezvous_client_;  // before running_: their calls use it
   std::map<AssignmentKey, RunningAssignment> running_;
   ReportBuffer reports_;
+  // Epoch, checkpoint and finished reports written in the last kInDoubtWindow: sent again after a
+  // reconnect, since the coordinator may have died before committing them.
+  static constexpr std::chrono::milliseconds kInDoubtWindow{10000};
+  std::deque<std::pair<std::chrono::steady_clock::time_point, v1::WorkerMessage>> in_doubt_;
 };
 
 }  // namespace bertfleet

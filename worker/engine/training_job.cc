@@ -101,7 +101,10 @@ TrainingJobResult TrainingJob::Run() {
   TrainingJobResult result;
   result.state = state_;
   result.stopped_early = trainer_->stopped_early();
-  if (result.stopped_early) return result;
+  if (result.stopped_early) {
+    scheduler_->OnStoppedEarly(state_);  // preemption: the job resumes from this step
+    return result;
+  }
   // Only rank 0 saved checkpoints, so only it loaded the best one: it hands it to the others.
   if (communicator_->world_size() > 1 && spec_.load_best_model_at_end) {
     torch::NoGradGuard no_grad;

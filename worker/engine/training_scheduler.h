@@ -32,6 +32,13 @@ class TrainingScheduler : public TrainingObserver {
   void OnEpochEnd(TrainerState& state) override;
   void OnTrainEnd(TrainerState& state) override;
   bool StopRequested() const override { return stop_requested_; }
+  // The trainer stopped early at a step boundary: save there (no-op off rank 0 or when this step
+  // was saved), unless this rank's own stop said not to. A stop agreed among ranks saves even on
+  // a rank 0 that was not signalled itself; a signal that came after this step's OnStepEnd saves
+  // here rather than not at all.
+  void OnStoppedEarly(TrainerState& state) {
+    if (!stop_requested_ || save_on_stop_) SaveCheckpoint(state);
+  }
 
   const std::optional<EvalResult>& last_eval() const { return last_eval_; }
 
