@@ -117,7 +117,6 @@ def test_lost_rank_restarts_the_gang_from_the_latest_checkpoint_until_restarts_r
 
 
 def test_restart_state_survives_a_coordinator_restart(coordinator, bertfleet_pb, workers):
-    jobs = bertfleet_pb.jobs
     x = workers(worker_id="x")
     job = coordinator.submit(minimal_spec(max_restarts=2))
     first = x.next_of("assignment")
