@@ -74,7 +74,9 @@ class EventWriter {
     if (out_) std::fclose(out_);
   }
   void Write(const nlohmann::json& event) {
-    const std::string line = event.dump() + "\n";
+    // Replace rather than throw on invalid UTF-8: a failure message quoting raw bytes from a bad
+    // input file must still reach the agent.
+    const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::fwrite(line.data(), 1, line.size(), out_);
     std::fflush(out_);
   }
