@@ -99,3 +99,21 @@ def coordinator(coordinator_binary, bertfleet_pb, tmp_path):
     instance = Coordinator(coordinator_binary, tmp_path, bertfleet_pb).start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture
+def workers(coordinator):
+    """`workers(**kwargs)` makes a registered, heartbeating simulated worker (FakeWorker) on the
+    `coordinator` fixture; all are closed after the test."""
+    from coordinator_harness import FakeWorker
+
+    created = []
+
+    def make(**kwargs):
+        worker = FakeWorker(coordinator, **kwargs)
+        worker.registered()
+        created.append(worker.heartbeats())
+        return worker
+    yield make
+    for worker in created:
+        worker.close()

@@ -7,21 +7,7 @@ import sqlite3
 import grpc
 import pytest
 
-from coordinator_harness import FakeWorker, minimal_spec
-
-
-@pytest.fixture
-def workers(coordinator):
-    created = []
-
-    def make(**kwargs):
-        worker = FakeWorker(coordinator, **kwargs)
-        worker.registered()
-        created.append(worker.heartbeats())
-        return worker
-    yield make
-    for worker in created:
-        worker.close()
+from coordinator_harness import minimal_spec
 
 
 def epoch(pb, assignment, number, accuracy):

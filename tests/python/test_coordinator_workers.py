@@ -10,20 +10,6 @@ import pytest
 from coordinator_harness import Coordinator, FakeWorker, minimal_spec
 
 
-@pytest.fixture
-def workers(coordinator):
-    created = []
-
-    def make(**kwargs):
-        worker = FakeWorker(coordinator, **kwargs)
-        worker.registered()
-        created.append(worker.heartbeats())
-        return worker
-    yield make
-    for worker in created:
-        worker.close()
-
-
 def test_old_protocol_version_is_refused_naming_both(coordinator, bertfleet_pb):
     worker = FakeWorker(coordinator, worker_id="old", protocol=bertfleet_pb.workers.PROTOCOL_VERSION_UNSPECIFIED)
     assert worker.next(5) is None

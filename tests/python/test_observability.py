@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -19,6 +18,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from coordinator_harness import Coordinator
+from worker_fleet import wait_for
 
 JOB = """
 model: tiny
@@ -41,16 +41,6 @@ PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
 pytestmark = pytest.mark.skipif(not PROMETHEUS or not PROMTOOL,
                                 reason="needs Debian's prometheus package (scripts/setup.sh installs it)")
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.1)
 
 
 def free_port():
