@@ -4,17 +4,11 @@
 #include <utility>
 
 #include "common/data/batching.h"
+#include "common/util/derived_seed.h"
 #include "common/util/error.h"
 
 namespace bertfleet {
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // High 64 bits of a 64x64-bit product, without relying on a 128-bit integer type.
 uint64_t MultiplyHigh(uint64_t a, uint64_t b) {
@@ -38,9 +32,8 @@ std::vector<int64_t> EpochPermutation(int64_t n, uint64_t seed, int64_t epoch) {
   if (n < 0) throw Error("EpochPermutation: n must be >= 0, got " + std::to_string(n));
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  // Mixing seed and epoch through splitmix64 makes neighbouring (seed, epoch) pairs start the
-  // engine from unrelated states.
-  std::mt19937_64 engine(SplitMix64(SplitMix64(seed) + static_cast<uint64_t>(epoch)));
+  // Neighbouring (seed, epoch) pairs start the engine from unrelated states.
+  std::mt19937_64 engine(DeriveSeed(seed, static_cast<uint64_t>(epoch)));
   for (int64_t i = n - 1; i > 0; --i) {
     const auto j = static_cast<int64_t>(BoundedDraw(engine(), static_cast<uint64_t>(i) + 1));
     std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);

@@ -36,10 +36,6 @@ def tiny_job(model="tiny", train=64, epochs=2, eval="epoch", save="epoch", **ext
     return text + "".join(f"{key}: {value}\n" for key, value in extra.items())
 
 
-# Dropout off: a run resumed from a checkpoint retraces an uninterrupted one exactly on every rank
-# (rank 0's checkpoint holds rank 0's RNG state only).
-NO_DROPOUT = "model_config_overrides: {hidden_dropout_prob: 0.0, attention_probs_dropout_prob: 0.0}"
-
 STATE = {"QUEUED": 1, "SCHEDULED": 2, "RUNNING": 3, "SUCCEEDED": 4, "FAILED": 5, "CANCELLED": 6}
 
 

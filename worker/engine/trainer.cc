@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/data/batching.h"
+#include "common/util/derived_seed.h"
 #include "worker/engine/batch_tensors.h"
 #include "worker/engine/gradient_reducer.h"
 #include "worker/engine/torch_compat.h"
@@ -81,6 +82,11 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
   StepStats stats;
   stats.step = step + 1;
   stats.learning_rate = session_.LearningRate(step);
+  // Dropout masks come from a stream that is a function of (seed, rank, step) alone, so a run
+  // resumed at any step on any rank draws exactly what the uninterrupted run drew, without
+  // carrying every rank's generator state in the checkpoint.
+  const uint64_t rank_seed = DeriveSeed(static_cast<uint64_t>(spec_.seed), static_cast<uint64_t>(communicator_.rank()));
+  torch::manual_seed(DeriveSeed(rank_seed, static_cast<uint64_t>(step)));
 
   // Sum (not mean) of the per-example losses: after the all-reduce, dividing by the global
   // example count gives the exact global mean for any split of the batch across ranks and
