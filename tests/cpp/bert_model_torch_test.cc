@@ -494,6 +494,12 @@ TEST(Pretrained, TorchPickleCheckpointLoads) {
   LoadedModel loaded = LoadPretrained(tmp.path(), 0);
   EXPECT_TRUE(loaded.report.missing_keys.empty());
   ExpectSameParameters(model, loaded.model);
+
+  // A real checkpoint cut short (an interrupted download) names the file instead of crashing.
+  WriteFileAtomically(tmp.path() / "pytorch_model.bin", std::string(bytes.begin(), bytes.begin() + bytes.size() / 2));
+  const std::string message = ErrorOf([&] { LoadPretrained(tmp.path(), 0); });
+  EXPECT_THAT(message, HasSubstr((tmp.path() / "pytorch_model.bin").string()));
+  EXPECT_THAT(message, HasSubstr("cannot read PyTorch checkpoint"));
 }
 
 TEST(Pretrained, VocabCheck) {
