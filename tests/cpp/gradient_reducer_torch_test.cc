@@ -43,10 +43,18 @@ TEST(GradientReducer, SumsBucketsInTheSameOrderOnEveryRank) {
   constexpr int kIdleRank = 2;  // an empty slice: no backward, still joins every collective
   FakeGroup group(kWorld);
   std::vector<RankResult> results(kWorld);
+  // Models and inputs come from the global generator, which the rank threads would race on:
+  // draw them all here first.
+  std::vector<torch::nn::Sequential> models;
+  std::vector<torch::Tensor> inputs;
+  for (int rank = 0; rank < kWorld; ++rank) {
+    models.push_back(MakeModel());
+    inputs.push_back(InputFor(rank));
+  }
   std::vector<std::thread> ranks;
   for (int rank = 0; rank < kWorld; ++rank) {
     ranks.emplace_back([&, rank] {
-      auto model = MakeModel();
+      auto& model = models[rank];
       FlatParameters flat(*model);
       FakeCommunicator communicator(group, rank);
       GradientReducer reducer(*model, flat, communicator, /*bucket_bytes=*/300 * sizeof(float));
@@ -54,7 +62,7 @@ TEST(GradientReducer, SumsBucketsInTheSameOrderOnEveryRank) {
         flat.ZeroGradients();
         if (rank != kIdleRank) {
           reducer.ArmForBackward();
-          model->forward(InputFor(rank)).pow(2).sum().backward();
+          model->forward(inputs[rank]).pow(2).sum().backward();
         }
         reducer.Finish();
       }
