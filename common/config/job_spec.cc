@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/config/job_spec_fields.h"
+#include "common/config/yaml_documents.h"
 #include "common/config/yaml_scalar.h"
 #include "common/text/utf8.h"
 #include "common/util/edit_distance.h"
@@ -114,9 +115,12 @@ YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& s
     throw Error(source + ": too large for a job spec (" + std::to_string(yaml_text.size()) +
                 " bytes; at most " + std::to_string(kMaxSpecBytes) + ")");
   }
-  std::vector<YAML::Node> documents;
+  constexpr int kDocumentLimit = 16;
+  YAML::Node document;
+  int document_count = 0;
   try {
-    documents = YAML::LoadAll(yaml_text);
+    document = YAML::Load(yaml_text);
+    document_count = CountYamlDocuments(yaml_text, kDocumentLimit);
   } catch (const YAML::DeepRecursion& error) {
     throw Error(source + ":" + std::to_string(error.mark.line + 1) + ":" +
                 std::to_string(error.mark.column + 1) + ": malformed YAML: nested too deeply");
@@ -128,19 +132,20 @@ YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& s
     // yaml-cpp quotes the offending character, which need not be valid UTF-8.
     throw Error(source + where + ": malformed YAML: " + utf8::ReplaceMalformed(error.msg));
   }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (!document || document.IsNull()) {
     throw Error(
         source +
         ": empty job spec; expected a mapping of keys to values (write {} for all defaults)");
   }
-  if (documents.size() > 1)
-    throw Error(source + ": expected one YAML document (got " + std::to_string(documents.size()) +
-                ")");
-  if (!documents[0].IsMap()) {
-    throw Error(source + ": expected a mapping of keys to values (got " +
-                DescribeYamlNode(documents[0]) + ")");
+  if (document_count > 1) {
+    throw Error(source + ": expected one YAML document (got " +
+                (document_count >= kDocumentLimit ? "at least " : "") + std::to_string(document_count) + ")");
   }
-  return documents[0];
+  if (!document.IsMap()) {
+    throw Error(source + ": expected a mapping of keys to values (got " +
+                DescribeYamlNode(document) + ")");
+  }
+  return document;
 }
 
 }  // namespace

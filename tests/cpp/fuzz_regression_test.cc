@@ -124,6 +124,16 @@ TEST(JobSpecFuzzRegression, ManyUnknownKeysGiveABoundedMessage) {
               EndsWith("... (1000 characters): unknown key"));
 }
 
+// job_spec_fuzzer: yaml-cpp's LoadAll never returned on a stray "," (an endless run of empty
+// documents); a regression hangs here until CTest's timeout.
+TEST(JobSpecFuzzRegression, StrayCommaDoesNotHangTheParser) {
+  for (const std::string yaml : {",", ",}", ",\x19%}", "a: 1\n---\nb: 2\n"}) {
+    EXPECT_THAT(ErrorOf([&] { ParseJobSpec(yaml, "job.yaml"); }), HasSubstr("job.yaml: ")) << yaml;
+  }
+  EXPECT_THAT(ErrorOf([&] { ParseJobSpec("a: 1\n---\nb: 2\n---\nc: 3\n", "job.yaml"); }),
+              HasSubstr("expected one YAML document (got 3)"));
+}
+
 // glue_tsv_fuzzer: a bad field was quoted as its first 40 raw bytes, which could be invalid
 // UTF-8 or end inside a character.
 TEST(GlueTsvFuzzRegression, ErrorMessagesAreValidUtf8) {
