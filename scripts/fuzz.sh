@@ -6,10 +6,14 @@
 #   scripts/fuzz.sh [--build-only | --no-build] [TARGET...]     (default: every *_fuzzer.cc)
 #   BERTFLEET_FUZZ_BUILD_DIR   build directory (default: build-fuzz)
 #   BERTFLEET_FUZZ_SECONDS     fuzzing time per target (default: 30)
+#   BERTFLEET_FUZZ_SEED        libFuzzer's -seed (default 1, so a CI run retraces the same
+#                              mutations and does not turn red by chance; 0 = a random seed, for
+#                              exploring: what it finds becomes a fix, a regression test and a seed)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="${BERTFLEET_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${BERTFLEET_FUZZ_SECONDS:-30}"
+seed="${BERTFLEET_FUZZ_SEED:-1}"
 
 build_only=0
 build=1
@@ -49,7 +53,7 @@ for target in "${targets[@]}"; do
   log="$build_dir/$target.log"
   if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$build_dir/$target" "$corpus" "$seeds" "${dictionary[@]}" -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    -seed="$seed" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
   else
