@@ -29,6 +29,7 @@ int64_t CollectiveOf(const std::string& heartbeat) {
 }
 
 std::string FailedKey(int rank) { return "failed/" + std::to_string(rank); }
+std::string DiagnosedKey(int rank) { return "diagnosed/" + std::to_string(rank); }
 
 std::string SecondsText(Clock::duration duration) {
   char text[32];
@@ -215,10 +216,46 @@ std::string PeerMonitor::Diagnose(int64_t collective, std::chrono::milliseconds 
   std::vector<std::string> parts = gone;
   parts.insert(parts.end(), behind.begin(), behind.end());
   if (parts.empty()) parts = failed;
-  if (parts.empty()) return "every peer is alive and at collective #" + std::to_string(collective);
   std::string text;
   for (const auto& part : parts) text += (text.empty() ? "" : "; ") + part;
+  if (text.empty()) text = "every peer is alive and at collective #" + std::to_string(collective);
+  AwaitPeerDiagnoses(patience);
   return text;
+}
+
+void PeerMonitor::AwaitPeerDiagnoses(std::chrono::milliseconds patience) {
+  Shared& shared = *shared_;
+  try {
+    std::lock_guard<std::mutex> lock(shared.store_mutex);
+    shared.store->set(DiagnosedKey(shared.rank), Bytes("1"));
+  } catch (const std::exception&) {
+    return;  // the store is gone: nobody can read it any more
+  }
+  // Rank 0 serves the store: leaving at once would make every slower survivor blame rank 0 for
+  // the unreachable store instead of naming the rank that died. It waits (bounded) until each
+  // live peer has finished its own diagnosis.
+  if (shared.rank != 0) return;
+  const auto deadline = Clock::now() + 2 * patience;
+  for (;;) {
+    std::vector<int> live;
+    {
+      std::lock_guard<std::mutex> lock(shared.state_mutex);
+      const auto now = Clock::now();
+      for (int peer = 1; peer < shared.world_size; ++peer) {
+        if (!shared.IsStale(shared.peers[static_cast<size_t>(peer)], now)) live.push_back(peer);
+      }
+    }
+    bool waiting = false;
+    for (const int peer : live) {
+      try {
+        std::lock_guard<std::mutex> lock(shared.store_mutex);
+        waiting = waiting || !shared.store->check({DiagnosedKey(peer)});
+      } catch (const std::exception&) {
+      }
+    }
+    if (!waiting || Clock::now() >= deadline) return;
+    std::this_thread::sleep_for(shared.interval / 2);
+  }
 }
 
 }  // namespace bertfleet

@@ -52,6 +52,9 @@ class PeerMonitor {
   struct Shared;  // what the heartbeat thread uses (outlives an abandoned monitor)
 
   static void HeartbeatLoop(std::shared_ptr<Shared> shared);
+  // Marks this rank's diagnosis done; on rank 0 (the store's server) also waits, bounded, for the
+  // live peers to finish theirs before the process may exit and take the store with it.
+  void AwaitPeerDiagnoses(std::chrono::milliseconds patience);
 
   std::shared_ptr<Shared> shared_;
   std::thread thread_;
