@@ -1,3 +1,4 @@
+#include "error_of.h"
 #include "common/model/bert_config.h"
 
 #include <gmock/gmock.h>
@@ -13,14 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no Error thrown>";
-}
+using testing::ErrorOf;
 
 TEST(BertConfig, DefaultsAreHuggingFaces) {
   const BertConfig c = BertConfig::FromJson(nlohmann::json::object(), "config.json");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "error_of.h"
 #include "common/model/safetensors_format.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
@@ -68,14 +69,7 @@ class TempDir {
   fs::path path_;
 };
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no Error thrown>";
-}
+using testing::ErrorOf;
 
 void ExpectSameParameters(BertForSequenceClassification& a, BertForSequenceClassification& b) {
   auto pa = a->named_parameters();

@@ -1,6 +1,7 @@
 // BertTokenizer on the real bert-base-uncased files. Expected ids come from Hugging Face
 // BertTokenizerFast (transformers 4.46.3, tokenizers 0.20.3); tests/python/test_tokenizer_parity.py
 // compares against it live on every MRPC pair.
+#include "error_of.h"
 #include "common/text/bert_tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -70,16 +71,7 @@ std::string Repeat(const std::string& unit, int times) {
   return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
 }
 
-// The message of the Error that fn throws ("" if it throws none).
-template <typename Fn>
-std::string ErrorOf(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 TEST(BertTokenizerTest, LoadsBertBaseUncased) {
   const BertTokenizer& t = Tokenizer();

@@ -3,20 +3,14 @@
 #include <functional>
 #include <string>
 
+#include "error_of.h"
 #include "common/util/error.h"
 #include "coordinator/config.h"
 
 namespace bertfleet::coordinator {
 namespace {
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 TEST(CoordinatorConfigTest, FileThenFlags) {
   auto config = ParseCoordinatorConfig(

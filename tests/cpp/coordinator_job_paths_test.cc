@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "error_of.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
 #include "coordinator/job_paths.h"
@@ -15,14 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 class JobPathsTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "error_of.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 #include "coordinator/auth/admin_bootstrap.h"
@@ -24,14 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 fs::path FreshDir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("bertfleet-security-" + std::to_string(::getpid()) + "-" + name);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "common/config/job_spec.h"
 #include "common/data/mrpc_dataset.h"
 #include "common/text/bert_tokenizer.h"
@@ -24,14 +25,7 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ErrorOf(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 class ScratchDir {
  public:

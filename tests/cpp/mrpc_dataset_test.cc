@@ -1,5 +1,6 @@
 // MRPC readers, the Hugging Face-exact split and source resolution, checked against the
 // reference copy in ../shared/data/mrpc (identical to HF glue/mrpc).
+#include "error_of.h"
 #include "common/data/mrpc_dataset.h"
 
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@ namespace bertfleet {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ErrorOf;
 
 fs::path SharedMrpc() { return fs::path(BERTFLEET_SOURCE_DIR).parent_path() / "shared/data/mrpc"; }
 
@@ -38,18 +40,6 @@ class MrpcTest : public ::testing::Test {
     const fs::path path = dir_ / name;
     std::ofstream(path, std::ios::binary) << contents;
     return path;
-  }
-
-  // The message of the Error that `body` throws (fails the test if it throws nothing).
-  template <typename Body>
-  static std::string ErrorOf(Body body) {
-    try {
-      body();
-    } catch (const Error& error) {
-      return error.what();
-    }
-    ADD_FAILURE() << "expected bertfleet::Error";
-    return "";
   }
 
   fs::path dir_;
