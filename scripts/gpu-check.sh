@@ -10,6 +10,10 @@
 #   nccl     nccl_group_link_check: 1-rank group on the GPU; then the join timeout (not fatal)
 #   model    a random bert-base-uncased-sized model (transformers BertConfig defaults) + tokenizer
 #   bertfleet  bertfleet-worker train: 1 epoch MRPC, bf16, cuda, 1-rank NCCL communicator
+#   data-parallel  scripts/data_parallel_check.py: 2 NCCL ranks (batch 8) vs 1 rank (batch 16) on
+#                  this one GPU (one NCCL_HOSTID per rank), fp32, dropout 0: same losses, weights and
+#                  evaluation; rank 0 alone must fail naming rank 1. Not fatal for the stages after
+#                  it; the check ends FAILED if it failed
 #   bertfleet-packed  the same with BERTFLEET_PACKING=1 (packed layout; the default on CPUs, padded is the default on CUDA), for comparison; not fatal
 #   hf       bench/hf_trainer_run.py (transformers Trainer) with the same job on the same GPU
 # Everything printed also goes to $OUT/gpu-check.log when $OUT is set.
@@ -73,7 +77,7 @@ finish() {
     [ ${#TIMINGS[@]} -gt 0 ] && printf '  done before: %s\n' "${TIMINGS[@]}"
   fi
   if [ -n "${OUT:-}" ] && [ -d "$WORK" ]; then  # the raw outputs in one file, for after the machine is gone
-    (cd "$WORK" && tar -czf "$OUT/gpu-check-files.tar.gz" --ignore-failed-read *.log *.json *.stderr *.yaml 2>/dev/null) || true
+    (cd "$WORK" && tar -czf "$OUT/gpu-check-files.tar.gz" --ignore-failed-read *.log *.json *.stderr *.yaml data-parallel/*/*.jsonl data-parallel/*/job.yaml 2>/dev/null) || true
   fi
   if [ -n "${TEE_PID:-}" ]; then
     exec 1>&- 2>&-
@@ -318,6 +322,16 @@ epoch_rate "$WORK/bertfleet.json" >/dev/null ||
   die "no epoch row with train_samples_per_second in the output"
 
 # ---------------------------------------------------------------------------------------------
+stage data-parallel "2-rank NCCL group on this GPU vs 1 rank (fp32, dropout 0) + a missing rank"
+DATA_PARALLEL_OK=1
+rm -rf "$WORK/data-parallel"
+if ! timeout 420 "$PYTHON" "$ROOT/scripts/data_parallel_check.py" --worker "$WORKER" --model "$MODEL" \
+    --data "$DATA/mrpc" --device "$DEVICE" --work "$WORK/data-parallel" > "$WORK/data-parallel.log" 2>&1; then
+  DATA_PARALLEL_OK=0
+fi
+tail -20 "$WORK/data-parallel.log"
+
+# ---------------------------------------------------------------------------------------------
 stage bertfleet-packed "bertfleet-worker train again with BERTFLEET_PACKING=1 (packed layout; informative, not fatal)"
 rm -rf "$WORK/bertfleet-packed-out"
 if BERTFLEET_PACKING=1 timeout 300 "$WORKER" train --job "$JOB" --output "$WORK/bertfleet-packed-out" --json "${SETS[@]}" \
@@ -373,6 +387,11 @@ if packed:
     print(f"bertfleet-packed/hf samples/s ratio: {packed['train_samples_per_second'] / hf['train_samples_per_second']:.2f}")
 EOF
 printf '  %s\n' "${TIMINGS[@]}"
+if [ "$DATA_PARALLEL_OK" != 1 ]; then
+  STAGE=data-parallel
+  echo "gpu-check: FAILED: the data-parallel check failed (stage data-parallel above)"
+  exit 1
+fi
 if [ "$NCCL_OK" != 1 ]; then
   STAGE=nccl
   echo "gpu-check: FAILED: NCCL did not work here (stage nccl above); the trainings ran without it"

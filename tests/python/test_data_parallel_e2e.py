@@ -35,7 +35,7 @@ def test_two_rank_job_succeeds_with_rank0_metrics_once_per_epoch(fleet):
     # The ranks met through the coordinator: rank 0 published its store, rank 1 dialled that address.
     published = re.findall(r"publishing rendezvous address (127\.0\.0\.1:\d+)",
                            (fleet.workdir / "agent-w1.log").read_text())
-    fetched = re.findall(r"rank 0's store is at (127\.0\.0\.1:\d+)", (fleet.workdir / "agent-w2.log").read_text())
+    fetched = re.findall(r"rank 0's rendezvous: (127\.0\.0\.1:\d+)", (fleet.workdir / "agent-w2.log").read_text())
     assert published and published[-1] == fetched[-1], fleet.logs()
     assert (fleet.job(job_id).output_dir and
             (fleet.coordinator.workdir / "checkpoints" / job_id / "model.safetensors").exists())

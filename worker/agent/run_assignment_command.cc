@@ -1,15 +1,16 @@
 // bertfleet-worker run-assignment [--threads N] [--data-root DIR] [--progress-steps N]
-//     [--rendezvous-listen HOST | --rendezvous-address HOST:PORT] [--collective-timeout-seconds N]
+//     [--rendezvous-listen HOST | --rendezvous-address TEXT] [--collective-timeout-seconds N]
 // The agent's child process: trains one bertfleet.v1.Assignment (JSON on stdin) and writes one
 // JSON event per line on stdout (worker/agent/assignment_events.h). Human-readable logs go to
 // stderr, whose tail becomes the failure message when the process dies. SIGTERM stops at the
 // next step boundary.
 //
-// world_size > 1 (data parallel, Gloo): rank 0, given --rendezvous-listen HOST, serves the
-// group's store on a free port and at once writes {"event":"rendezvous","address":"HOST:PORT"}
-// (HOST: the flag's, or this machine's hostname for 0.0.0.0); the agent publishes that address
-// through the coordinator and the other ranks get it as --rendezvous-address. Store keys live
-// under "<job_id>/<attempt>". Only rank 0 writes "epoch" and "checkpoint" events; every rank
+// world_size > 1 (data parallel): rank 0 creates the group's meeting point and at once writes
+// {"event":"rendezvous","address":TEXT}; the agent publishes TEXT through the coordinator and the
+// other ranks get it as --rendezvous-address. TEXT is, for device: cpu (Gloo), the HOST:PORT of
+// the store rank 0 serves on a free port of --rendezvous-listen HOST (0.0.0.0: this machine's
+// hostname), store keys under "<job_id>/<attempt>"; for device: cuda (NCCL), "nccl:<unique id>"
+// (NCCL's bootstrap listens on a port of its own choosing). Only rank 0 writes "epoch" and "checkpoint" events; every rank
 // writes "started" and "progress". A rank that does not arrive or dies makes the others exit
 // non-zero with a message naming it.
 #include <signal.h>
@@ -33,12 +34,9 @@
 #include "common/cli/arg_parser.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
-#include "common/util/host_port.h"
 #include "worker/agent/agent_commands.h"
 #include "worker/engine/training_job.h"
-#ifdef BERTFLEET_GLOO
-#include "worker/engine/gloo/gloo_communicator.h"
-#endif
+#include "worker/engine/collective_group.h"
 
 namespace bertfleet {
 
@@ -172,38 +170,35 @@ class EventReporter : public TrainingObserver {
 };
 
 // The data-parallel group of a world_size > 1 assignment (see the top of this file).
-std::unique_ptr<Communicator> JoinDataParallelGroup(const v1::Assignment& assignment, const ArgParser& parser,
-                                                    EventWriter& events) {
+CollectiveGroup JoinDataParallelGroup(const v1::Assignment& assignment, const std::string& device,
+                                      const ArgParser& parser, EventWriter& events) {
   const long timeout_seconds = parser.GetInt("collective-timeout-seconds", 300);
   if (timeout_seconds < 1) throw Error("run-assignment: --collective-timeout-seconds must be at least 1");
-#ifdef BERTFLEET_GLOO
-  GlooOptions gloo;
-  gloo.rank = assignment.rank();
-  gloo.world_size = assignment.world_size();
-  gloo.key_prefix = assignment.job_id() + "/" + std::to_string(assignment.attempt());
-  gloo.timeout = std::chrono::seconds(timeout_seconds);
-  if (gloo.rank == 0) {
+  CollectiveGroupOptions options;
+  options.device = device;
+  options.rank = assignment.rank();
+  options.world_size = assignment.world_size();
+  options.key_prefix = assignment.job_id() + "/" + std::to_string(assignment.attempt());
+  options.timeout = std::chrono::seconds(timeout_seconds);
+  if (options.rank == 0) {
     if (!parser.Has("rendezvous-listen")) {
-      throw Error("run-assignment: rank 0 of a world_size " + std::to_string(gloo.world_size) +
+      throw Error("run-assignment: rank 0 of a world_size " + std::to_string(options.world_size) +
                   " assignment needs --rendezvous-listen HOST");
     }
-    const std::string advertised = AdvertisedHost(parser.Get("rendezvous-listen"));
-    gloo.store_host = advertised;
-    gloo.on_store_listening = [&events, advertised](int port) {
-      events.Write({{"event", "rendezvous"}, {"address", advertised + ":" + std::to_string(port)}});
+    options.listen_host = parser.Get("rendezvous-listen");
+    options.publish = [&events](const std::string& rendezvous) {
+      events.Write({{"event", "rendezvous"}, {"address", rendezvous}});
     };
   } else {
     if (!parser.Has("rendezvous-address")) {
-      throw Error("run-assignment: rank " + std::to_string(gloo.rank) + " needs --rendezvous-address HOST:PORT");
+      throw Error("run-assignment: rank " + std::to_string(options.rank) + " needs --rendezvous-address");
     }
-    std::tie(gloo.store_host, gloo.store_port) = ParseHostPort(parser.Get("rendezvous-address"), "--rendezvous-address");
+    options.rendezvous = parser.Get("rendezvous-address");
+    options.rendezvous_source = "--rendezvous-address";
   }
-  auto communicator = MakeGlooCommunicator(gloo);
-  std::fprintf(stderr, "communicator: %s\n", communicator->Describe().c_str());
-  return communicator;
-#else
-  throw Error("world_size > 1 needs the Gloo communicator, which this build lacks (Gloo headers: libgloo-dev)");
-#endif
+  CollectiveGroup group = JoinCollectiveGroup(options);
+  std::fprintf(stderr, "communicator: %s\n", group.description.c_str());
+  return group;
 }
 
 std::string ErrorText(const std::exception& error) {
@@ -221,7 +216,7 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
       .Value("data-root", "directory that relative `data` and `model` paths resolve in (overrides the assignment's)")
       .Value("progress-steps", "report progress every N optimizer steps (and at least every 2 s)")
       .Value("rendezvous-listen", "world_size > 1, rank 0: serve the group's store on HOST (a free port) and report it")
-      .Value("rendezvous-address", "world_size > 1, ranks > 0: rank 0's store, HOST:PORT")
+      .Value("rendezvous-address", "world_size > 1, ranks > 0: what rank 0 published (Gloo HOST:PORT, or nccl:<id>)")
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)")
       .Flag("help", "show this help");
   parser.Parse(args);
@@ -244,8 +239,9 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
     const auto parsed = google::protobuf::util::JsonStringToMessage(input, &assignment, json_options);
     if (!parsed.ok()) throw Error("run-assignment: stdin is not an Assignment: " + std::string(parsed.message()));
     JobSpec spec = ParseJobSpec(assignment.spec_yaml(), "job " + assignment.job_id());
-    std::unique_ptr<Communicator> communicator;
-    if (assignment.world_size() > 1) communicator = JoinDataParallelGroup(assignment, parser, events);
+    CollectiveGroup group;
+    if (assignment.world_size() > 1) group = JoinDataParallelGroup(assignment, spec.device, parser, events);
+    std::unique_ptr<Communicator> communicator = std::move(group.communicator);
     if (!assignment.resume_from().empty()) spec.resume_from_checkpoint = assignment.resume_from();
     if (threads > 0 && (spec.threads <= 0 || spec.threads > threads)) spec.threads = threads;
 
@@ -254,6 +250,7 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
     options.data_root = parser.GetOr("data-root", assignment.data_root());
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     options.communicator = communicator.get();
+    options.cuda_device = group.cuda_device;
     EventReporter reporter(events, progress_steps, assignment.rank() == 0);
     options.on_checkpoint_saved = [&reporter](const fs::path& checkpoint, int64_t step, double seconds) {
       reporter.OnCheckpointSaved(checkpoint, step, seconds);

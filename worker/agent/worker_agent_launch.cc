@@ -114,7 +114,7 @@ void WorkerAgent::OnRendezvousDone(const AssignmentKey& key, int status_code, co
     ReportFailure(key, message);
     return;
   }
-  Log(key, "rank 0's store is at " + text);
+  Log(key, "rank 0's rendezvous: " + text);
   if (!StartTraining(run, {"--rendezvous-address", text})) running_.erase(it);
 }
 

@@ -9,9 +9,6 @@
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 #include "common/util/host_port.h"
-#ifdef BERTFLEET_GLOO
-#include "worker/engine/gloo/gloo_communicator.h"
-#endif
 
 namespace bertfleet {
 
@@ -42,8 +39,8 @@ void AddDataParallelFlags(ArgParser& parser) {
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)");
 }
 
-std::unique_ptr<Communicator> JoinDataParallelGroup(const ArgParser& parser,
-                                                    const std::function<void(const std::string&)>& log) {
+CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string& device,
+                                      const std::function<void(const std::string&)>& log) {
   const long world_size = parser.GetInt("world-size", 1);
   const long rank = parser.GetInt("rank", 0);
   const long timeout_seconds = parser.GetInt("collective-timeout-seconds", 300);
@@ -52,40 +49,33 @@ std::unique_ptr<Communicator> JoinDataParallelGroup(const ArgParser& parser,
     throw Error("--rank: must be in 0.." + std::to_string(world_size - 1) + " (got " + std::to_string(rank) + ")");
   }
   if (timeout_seconds < 1) throw Error("--collective-timeout-seconds: must be at least 1");
-  if (world_size == 1) return nullptr;
+  if (world_size == 1) return {};
   if (parser.Has("rendezvous") == parser.Has("rendezvous-file")) {
     throw Error("--world-size " + std::to_string(world_size) + " needs exactly one of --rendezvous or --rendezvous-file");
   }
-#ifdef BERTFLEET_GLOO
-  GlooOptions gloo;
-  gloo.rank = static_cast<int>(rank);
-  gloo.world_size = static_cast<int>(world_size);
-  gloo.key_prefix = "train/1";
-  gloo.timeout = std::chrono::seconds(timeout_seconds);
+  CollectiveGroupOptions options;
+  options.device = device;
+  options.rank = static_cast<int>(rank);
+  options.world_size = static_cast<int>(world_size);
+  options.key_prefix = "train/1";
+  options.timeout = std::chrono::seconds(timeout_seconds);
   const std::string file = parser.GetOr("rendezvous-file", "");
   if (rank == 0) {
-    std::string listen_host = "127.0.0.1";  // --rendezvous-file: a single machine
-    if (parser.Has("rendezvous")) std::tie(listen_host, gloo.store_port) = ParseHostPort(parser.Get("rendezvous"), "--rendezvous");
-    const std::string advertised = AdvertisedHost(listen_host);
-    gloo.store_host = advertised;
-    gloo.on_store_listening = [advertised, file](int port) {
-      const std::string address = advertised + ":" + std::to_string(port);
-      std::fprintf(stderr, "rendezvous %s\n", address.c_str());
+    if (parser.Has("rendezvous") && device != "cuda") {
+      std::tie(options.listen_host, options.listen_port) = ParseHostPort(parser.Get("rendezvous"), "--rendezvous");
+    }
+    options.publish = [file](const std::string& rendezvous) {
+      std::fprintf(stderr, "rendezvous %s\n", rendezvous.c_str());
       std::fflush(stderr);
-      if (!file.empty()) WriteFileAtomically(file, address + "\n");
+      if (!file.empty()) WriteFileAtomically(file, rendezvous + "\n");
     };
   } else {
-    const std::string address = file.empty() ? parser.Get("rendezvous")
-                                             : WaitForAddressFile(file, std::chrono::seconds(timeout_seconds));
-    std::tie(gloo.store_host, gloo.store_port) = ParseHostPort(address, file.empty() ? "--rendezvous" : file);
+    options.rendezvous = file.empty() ? parser.Get("rendezvous") : WaitForAddressFile(file, std::chrono::seconds(timeout_seconds));
+    options.rendezvous_source = file.empty() ? "--rendezvous" : file;
   }
-  auto communicator = MakeGlooCommunicator(gloo);
-  if (log) log("communicator: " + communicator->Describe());
-  return communicator;
-#else
-  (void)log;
-  throw Error("--world-size > 1 needs the Gloo communicator, which this build lacks (Gloo headers: libgloo-dev)");
-#endif
+  CollectiveGroup group = JoinCollectiveGroup(options);
+  if (log) log("communicator: " + group.description);
+  return group;
 }
 
 }  // namespace bertfleet

@@ -55,12 +55,13 @@ int RunTrainCommand(const CommandArgs& args) {
     if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
   };
 
-  // --world-size > 1: a Gloo group of CPU processes.
-  std::unique_ptr<Communicator> device_communicator = JoinDataParallelGroup(parser, options.log);
+  // --world-size > 1: a Gloo group of CPU processes, or an NCCL group of GPU processes.
+  CollectiveGroup group = JoinDataParallelGroup(parser, spec.device, options.log);
+  std::unique_ptr<Communicator> device_communicator = std::move(group.communicator);
   if (device_communicator) {
-    if (spec.device != "cpu") throw Error("--world-size > 1: data-parallel `train` runs on CPU (Gloo), not " + spec.device);
     spec.world_size = device_communicator->world_size();
     options.communicator = device_communicator.get();
+    options.cuda_device = group.cuda_device;
   }
   // `device: cuda` in a CUDA build: a 1-rank NCCL group, the collectives of multi-GPU runs
   // (BERTFLEET_NCCL=0 falls back to the in-process communicator, for machines where NCCL fails).

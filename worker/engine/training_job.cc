@@ -24,10 +24,10 @@ std::string ResolveData(const std::string& data, const fs::path& data_root) {
   return (data_root / data).string();
 }
 
-torch::Device DeviceFor(const JobSpec& spec) {
+torch::Device DeviceFor(const JobSpec& spec, int cuda_device) {
   if (spec.device == "cuda") {
     if (!torch::cuda::is_available()) throw Error("device: cuda requested but no CUDA device is available");
-    return torch::Device(torch::kCUDA, 0);
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cuda_device));
   }
   return torch::Device(torch::kCPU);
 }
@@ -61,7 +61,7 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   const int32_t pad_id = tokenizer_->pad_id();
   state_ = PlanInitialState(spec_, train_data_.lengths, communicator_->world_size());
   session_ = std::make_unique<TrainingSession>(std::move(loaded.model), loaded.config, spec_, state_.total_steps,
-                                               DeviceFor(spec_));
+                                               DeviceFor(spec_, options_.cuda_device));
   // Rank 0's weights (including the freshly initialised classifier) are everyone's start: one
   // broadcast of the flat parameter buffer.
   if (communicator_->world_size() > 1) {

@@ -26,6 +26,7 @@ struct TrainingJobOptions {
   std::filesystem::path data_root;              // relative `data`/`model` paths resolve here
   std::filesystem::path cache_dir;              // downloads ("" = DefaultCacheDir())
   Communicator* communicator = nullptr;         // null: a single process
+  int cuda_device = 0;                          // device: cuda: which GPU (the NCCL group's)
   std::function<void(const std::string&)> log;  // one human-readable line per event
   TrainingScheduler::CheckpointListener on_checkpoint_saved;  // optional (metrics)
 };

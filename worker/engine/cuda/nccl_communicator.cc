@@ -1,9 +1,11 @@
 #include "worker/engine/cuda/nccl_communicator.h"
 
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "common/util/error.h"
+#include "common/util/nccl_rendezvous_text.h"
 #include "worker/engine/nccl/nccl_group.h"
 
 namespace bertfleet {
@@ -80,6 +82,42 @@ std::unique_ptr<NcclCommunicator> MakeSingleRankDeviceCommunicator(torch::Device
 
 std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device device) {
   return MakeSingleRankDeviceCommunicator(device, kDefaultNcclTimeout);
+}
+
+namespace {
+
+// NCCL only says that the group did not form; with two ranks the missing one is the other.
+std::string MissingRanks(int rank, int world_size) {
+  if (world_size == 2) return "rank " + std::to_string(1 - rank) + " did not join";
+  return "one or more of the other " + std::to_string(world_size - 1) + " ranks did not join";
+}
+
+}  // namespace
+
+std::unique_ptr<NcclCommunicator> JoinNcclGroup(const NcclJoinOptions& options) {
+  if (!torch::cuda::is_available()) throw Error("device: cuda requested but no CUDA device is available");
+  const int devices = static_cast<int>(torch::cuda::device_count());
+  const int index = options.rank % devices;
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));  // this process's work goes there
+  std::string unique_id;
+  if (options.rank == 0) {
+    unique_id = NcclGroup::NewUniqueId();
+    if (options.publish) options.publish(EncodeNcclRendezvous(unique_id));
+  } else {
+    unique_id = DecodeNcclRendezvous(options.rendezvous, options.rendezvous_source);
+  }
+  std::unique_ptr<NcclGroup> group;
+  try {
+    group = std::make_unique<NcclGroup>(unique_id, options.rank, options.world_size, index, options.timeout);
+  } catch (const Error& error) {
+    const std::string what = error.what();
+    if (what.find("timed out") == std::string::npos) throw;
+    throw Error(what + "; " + MissingRanks(options.rank, options.world_size));
+  }
+  auto communicator = std::make_unique<NcclCommunicator>(
+      std::move(group), torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index)));
+  communicator->Barrier();  // every rank can reach every other before training starts
+  return communicator;
 }
 
 }  // namespace bertfleet

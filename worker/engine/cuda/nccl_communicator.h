@@ -33,6 +33,7 @@ class NcclCommunicator final : public Communicator {
 
   // "nccl 2.28.9, rank 0 of 1, cuda:0"
   std::string Describe() const;
+  torch::Device device() const { return device_; }
 
  private:
   using Collective = std::function<void(void* data, size_t count, NcclDataType type, cudaStream_t stream)>;
@@ -50,5 +51,23 @@ constexpr std::chrono::milliseconds kDefaultNcclTimeout = std::chrono::minutes(5
 std::unique_ptr<NcclCommunicator> MakeSingleRankDeviceCommunicator(torch::Device device,
                                                                    std::chrono::milliseconds timeout);
 std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device device);
+
+// One rank of a data-parallel NCCL group across processes (and machines).
+struct NcclJoinOptions {
+  int rank = 0;
+  int world_size = 1;
+  std::chrono::milliseconds timeout = kDefaultNcclTimeout;
+  // Rank 0: called with the group's rendezvous text (common/util/nccl_rendezvous_text.h) before
+  // it waits for the others, who need that text to join.
+  std::function<void(const std::string& rendezvous)> publish;
+  // Ranks > 0: rank 0's published text, and where it came from (for error messages).
+  std::string rendezvous;
+  std::string rendezvous_source;
+};
+
+// Joins on the local GPU rank % (visible CUDA devices), torchrun's local-rank rule: with one
+// GPU per worker (Kubernetes, CUDA_VISIBLE_DEVICES) that is cuda:0. Throws Error naming the
+// rank(s) that did not join within the timeout, or NCCL's reason.
+std::unique_ptr<NcclCommunicator> JoinNcclGroup(const NcclJoinOptions& options);
 
 }  // namespace bertfleet

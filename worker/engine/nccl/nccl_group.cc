@@ -196,7 +196,7 @@ void NcclGroup::WaitUntilReady(const char* what) {
     if (Clock::now() >= deadline) {
       Abort();
       throw Error(Where() + ": " + what + ": timed out after " + Seconds(timeout_) +
-                  (world_size_ > 1 ? " (did every one of the " + std::to_string(world_size_) + " ranks join?)" : ""));
+                  (world_size_ > 1 ? " (the communicator was aborted)" : ""));
     }
     Pause(i);
   }

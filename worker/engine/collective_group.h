@@ -1,0 +1,43 @@
+#pragma once
+// Joining the collective group of one data-parallel run, whichever way the processes were
+// started (`bertfleet-worker train --world-size`, or an agent's `run-assignment`): the device
+// picks the communicator, Gloo for `device: cpu`, NCCL for `device: cuda`, each compiled in only
+// where its headers exist. Rank 0 creates the meeting point and publishes a line of text the
+// others need (a Gloo store's HOST:PORT, or "nccl:<unique id>"); the others join with it.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "worker/engine/communicator.h"
+
+namespace bertfleet {
+
+struct CollectiveGroupOptions {
+  std::string device = "cpu";  // the job spec's `device`
+  int rank = 0;
+  int world_size = 1;
+  std::string key_prefix;  // Gloo: the group's store keys live under it ("<job_id>/<attempt>")
+  std::chrono::milliseconds timeout = std::chrono::seconds(300);
+  // Rank 0, Gloo: the store listens here (port 0: any free port); the published address
+  // carries AdvertisedHost(listen_host). NCCL chooses its own interface and port.
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 0;
+  // Rank 0: called once with the text the other ranks need, before waiting for them.
+  std::function<void(const std::string& rendezvous)> publish;
+  // Ranks > 0: what rank 0 published, and where it came from (named in errors).
+  std::string rendezvous;
+  std::string rendezvous_source;
+};
+
+struct CollectiveGroup {
+  std::unique_ptr<Communicator> communicator;
+  std::string description;  // "gloo, rank 1 of 2, store ..." / "nccl 2.28.3, rank 1 of 2, cuda:0"
+  int cuda_device = 0;      // NCCL: the GPU this rank trains on
+};
+
+// Throws Error naming the rank(s) that did not arrive within the timeout, a malformed
+// rendezvous (naming its source), or a device whose communicator this build lacks.
+CollectiveGroup JoinCollectiveGroup(const CollectiveGroupOptions& options);
+
+}  // namespace bertfleet
