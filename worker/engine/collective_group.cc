@@ -51,15 +51,8 @@ CollectiveGroup JoinGloo(const CollectiveGroupOptions& options) {
 
 CollectiveGroup JoinNccl(const CollectiveGroupOptions& options) {
 #ifdef BERTFLEET_CUDA
-  NcclJoinOptions nccl;
-  nccl.rank = options.rank;
-  nccl.world_size = options.world_size;
-  nccl.timeout = options.timeout;
-  nccl.publish = options.publish;
-  nccl.rendezvous = options.rendezvous;
-  nccl.rendezvous_source = options.rendezvous_source;
   CollectiveGroup group;
-  auto communicator = JoinNcclGroup(nccl);
+  auto communicator = JoinNcclGroup(options);
   group.description = communicator->Describe();
   group.cuda_device = communicator->device().index();
   group.communicator = std::move(communicator);

@@ -94,7 +94,7 @@ std::string MissingRanks(int rank, int world_size) {
 
 }  // namespace
 
-std::unique_ptr<NcclCommunicator> JoinNcclGroup(const NcclJoinOptions& options) {
+std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& options) {
   if (!torch::cuda::is_available()) throw Error("device: cuda requested but no CUDA device is available");
   const int devices = static_cast<int>(torch::cuda::device_count());
   const int index = options.rank % devices;

@@ -8,6 +8,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "worker/engine/collective_group.h"
 #include "worker/engine/communicator.h"
 
 namespace bertfleet {
@@ -52,22 +53,10 @@ std::unique_ptr<NcclCommunicator> MakeSingleRankDeviceCommunicator(torch::Device
                                                                    std::chrono::milliseconds timeout);
 std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device device);
 
-// One rank of a data-parallel NCCL group across processes (and machines).
-struct NcclJoinOptions {
-  int rank = 0;
-  int world_size = 1;
-  std::chrono::milliseconds timeout = kDefaultNcclTimeout;
-  // Rank 0: called with the group's rendezvous text (common/util/nccl_rendezvous_text.h) before
-  // it waits for the others, who need that text to join.
-  std::function<void(const std::string& rendezvous)> publish;
-  // Ranks > 0: rank 0's published text, and where it came from (for error messages).
-  std::string rendezvous;
-  std::string rendezvous_source;
-};
-
 // Joins on the local GPU rank % (visible CUDA devices), torchrun's local-rank rule: with one
 // GPU per worker (Kubernetes, CUDA_VISIBLE_DEVICES) that is cuda:0. Throws Error naming the
-// rank(s) that did not join within the timeout, or NCCL's reason.
-std::unique_ptr<NcclCommunicator> JoinNcclGroup(const NcclJoinOptions& options);
+// rank(s) that did not join within the timeout, or NCCL's reason. Of `options`, NCCL uses rank,
+// world size, timeout, and publish (rank 0) or rendezvous (the others).
+std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& options);
 
 }  // namespace bertfleet
