@@ -60,6 +60,7 @@ def main():
     parser.add_argument("--hf-python", default=sys.executable, help="python with transformers (and its torch)")
     parser.add_argument("--worker", default=str(ROOT / "build" / "worker" / "bertfleet-worker"))
     parser.add_argument("--only", choices=["both", "bertfleet", "hf"], default="both")
+    parser.add_argument("--results-json", help="also write every run's epochs, wall time and peak RSS here")
     args = parser.parse_args()
     model = args.model_dir or str(minilm_dir())
 
@@ -82,7 +83,18 @@ def main():
                 results["hf"].append(run(command, env={**os.environ, "HF_HUB_OFFLINE": "1"}))
 
     sides = [s for s in ("bertfleet", "hf") if results[s]]
+    if args.results_json:
+        pathlib.Path(args.results_json).write_text(json.dumps(
+            {"job": args.job, "seeds": args.seeds, "overrides": args.set, "hf_python": args.hf_python,
+             "runs": {s: [{"epochs": r[0], "wall_seconds": r[1], "peak_rss_mib": r[2]} for r in results[s]]
+                      for s in sides}}, indent=1))
     print(f"job {args.job}  seeds {args.seeds}  overrides {' '.join(args.set) or '-'}")
+    # Every seed's own numbers first: the seed-to-seed spread is what "within 1 point" is read against.
+    for s in sides:
+        for seed, (epochs_of_run, wall, _) in zip(args.seeds.split(","), results[s]):
+            cells = "  ".join(f"e{e['epoch']} {e['eval_accuracy']:.4f}/{e['eval_f1']:.4f} {e['train_samples_per_second']:.1f}/s"
+                              for e in epochs_of_run)
+            print(f"  {s:9} seed {seed}: {cells}  ({wall:.0f} s)")
     print(f"{'epoch':>5} " + " ".join(f"{s + ' ' + m:>22}" for s in sides for m in ("acc", "f1", "samples/s")))
     epochs = min(len(r[0]) for s in sides for r in results[s])
     summary = {}

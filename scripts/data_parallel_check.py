@@ -4,8 +4,8 @@ on a GPU with NCCL; on CPU it exercises Gloo, as tests/python/test_data_parallel
 
   1. one rank at per-device batch 16 and two ranks at 8 train the same job (fp32, dropout 0):
      per-step losses and gradient norms, evaluation and final weights are compared;
-  2. rank 0 of a 2-rank group started alone must fail within its collective timeout, naming
-     rank 1.
+  2. ranks 0 and 1 of a 3-rank group whose rank 2 never starts must both fail within their
+     collective timeout, rank 0 naming rank 2.
 
 On a GPU machine with one GPU both ranks share it: NCCL refuses two ranks on one device of one
 host ("Duplicate GPU"), so each rank gets its own NCCL_HOSTID and NCCL connects them as two hosts
@@ -82,19 +82,29 @@ def max_weight_difference(one_path, two_path):
 
 
 def missing_rank_check(args, work: pathlib.Path):
+    """Ranks 0 and 1 of a 3-rank group, rank 2 never started: both must fail within the timeout,
+    rank 0 naming rank 2."""
     work.mkdir(parents=True, exist_ok=True)
     job = work / "job.yaml"
     job.write_text(JOB.format(model=args.model, data=args.data, train_samples=16, eval_samples=16, batch=8,
                               device=args.device))
     start = time.monotonic()
-    result = subprocess.run([args.worker, "train", "--job", str(job), "--output", str(work / "out"), "--quiet",
-                             "--world-size", "2", "--rank", "0", "--rendezvous-file", str(work / "rendezvous"),
-                             "--collective-timeout-seconds", str(args.missing_timeout)],
-                            capture_output=True, text=True, timeout=args.missing_timeout + 120)
+    processes = []
+    for rank in (0, 1):
+        env = dict(os.environ, NCCL_HOSTID=f"bertfleet-check-rank{rank}")
+        env.setdefault("NCCL_IB_DISABLE", "1")
+        processes.append(subprocess.Popen(
+            [args.worker, "train", "--job", str(job), "--output", str(work / "out"), "--quiet", "--world-size", "3",
+             "--rank", str(rank), "--rendezvous-file", str(work / "rendezvous"),
+             "--collective-timeout-seconds", str(args.missing_timeout)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outputs = [process.communicate(timeout=args.missing_timeout + 120) for process in processes]
     seconds = time.monotonic() - start
-    message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-    ok = result.returncode != 0 and "rank 1" in message and seconds < args.missing_timeout + 60
-    return {"ok": ok, "exit": result.returncode, "seconds": round(seconds, 1), "message": message[:400]}
+    messages = [(stderr.strip().splitlines() or [""])[-1][:400] for _, stderr in outputs]
+    ok = (all(process.returncode != 0 for process in processes) and "rank 2" in messages[0]
+          and seconds < args.missing_timeout + 60)
+    return {"ok": ok, "exits": [process.returncode for process in processes], "seconds": round(seconds, 1),
+            "rank0_message": messages[0], "rank1_message": messages[1]}
 
 
 def main():

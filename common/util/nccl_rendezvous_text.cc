@@ -1,8 +1,10 @@
 #include "common/util/nccl_rendezvous_text.h"
 
 #include <cstring>
+#include <tuple>
 
 #include "common/util/error.h"
+#include "common/util/host_port.h"
 
 namespace bertfleet {
 
@@ -20,7 +22,8 @@ int HexValue(char c) {
 
 }  // namespace
 
-std::string EncodeNcclRendezvous(const std::string& unique_id) {
+std::string EncodeNcclRendezvous(const NcclRendezvous& rendezvous) {
+  const std::string& unique_id = rendezvous.unique_id;
   if (unique_id.size() != kUniqueIdBytes) {
     throw Error("NCCL rendezvous: the group id has " + std::to_string(unique_id.size()) + " bytes, expected " +
                 std::to_string(kUniqueIdBytes));
@@ -31,25 +34,32 @@ std::string EncodeNcclRendezvous(const std::string& unique_id) {
     text += kHexDigits[value >> 4];
     text += kHexDigits[value & 15];
   }
-  return text;
+  const bool v6 = rendezvous.roll_host.find(':') != std::string::npos;
+  return text + "@" + (v6 ? "[" + rendezvous.roll_host + "]" : rendezvous.roll_host) + ":" +
+         std::to_string(rendezvous.roll_port);
 }
 
 bool IsNcclRendezvous(const std::string& text) {
   return text.compare(0, std::strlen(kNcclRendezvousPrefix), kNcclRendezvousPrefix) == 0;
 }
 
-std::string DecodeNcclRendezvous(const std::string& text, const std::string& source) {
+NcclRendezvous DecodeNcclRendezvous(const std::string& text, const std::string& source) {
   const size_t prefix = std::strlen(kNcclRendezvousPrefix);
   if (!IsNcclRendezvous(text)) {
     throw Error(source + ": expected rank 0's NCCL rendezvous (\"nccl:\" and " + std::to_string(2 * kUniqueIdBytes) +
-                " hex digits), got \"" + text.substr(0, 40) + (text.size() > 40 ? "..." : "") + "\"");
+                " hex digits, \"@\", rank 0's HOST:PORT), got \"" + text.substr(0, 40) + (text.size() > 40 ? "..." : "") + "\"");
   }
-  const std::string digits = text.substr(prefix);
+  const size_t at = text.find('@', prefix);
+  const std::string digits = text.substr(prefix, at == std::string::npos ? std::string::npos : at - prefix);
   if (digits.size() != 2 * kUniqueIdBytes) {
     throw Error(source + ": the NCCL rendezvous has " + std::to_string(digits.size()) + " hex digits, expected " +
                 std::to_string(2 * kUniqueIdBytes) + " (was it cut off?)");
   }
-  std::string bytes(kUniqueIdBytes, '\0');
+  if (at == std::string::npos) throw Error(source + ": the NCCL rendezvous lacks \"@HOST:PORT\" (rank 0's arrival roll)");
+  NcclRendezvous rendezvous;
+  std::tie(rendezvous.roll_host, rendezvous.roll_port) = ParseHostPort(text.substr(at + 1), source);
+  std::string& bytes = rendezvous.unique_id;
+  bytes.assign(kUniqueIdBytes, '\0');
   for (size_t i = 0; i < kUniqueIdBytes; ++i) {
     const int high = HexValue(digits[2 * i]);
     const int low = HexValue(digits[2 * i + 1]);
@@ -59,7 +69,7 @@ std::string DecodeNcclRendezvous(const std::string& text, const std::string& sou
     }
     bytes[i] = static_cast<char>(high << 4 | low);
   }
-  return bytes;
+  return rendezvous;
 }
 
 }  // namespace bertfleet

@@ -61,7 +61,7 @@ CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string
   options.timeout = std::chrono::seconds(timeout_seconds);
   const std::string file = parser.GetOr("rendezvous-file", "");
   if (rank == 0) {
-    if (parser.Has("rendezvous") && device != "cuda") {
+    if (parser.Has("rendezvous")) {
       std::tie(options.listen_host, options.listen_port) = ParseHostPort(parser.Get("rendezvous"), "--rendezvous");
     }
     options.publish = [file](const std::string& rendezvous) {

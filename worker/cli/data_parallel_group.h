@@ -5,8 +5,8 @@
 // X given, or wait for the file.
 //   device: cpu   Gloo. X = HOST:PORT: rank 0 serves the group's store there (port 0: any free
 //                 port) and prints the address actually bound.
-//   device: cuda  NCCL. Rank 0 prints X = nccl:<unique id>; its own --rendezvous value is not
-//                 used (NCCL picks its port), so --rendezvous-file is the easy way on one host.
+//   device: cuda  NCCL. Rank 0 listens for the other ranks' arrival on its HOST:PORT and prints
+//                 X = nccl:<unique id>@HOST:PORT (NCCL's own bootstrap picks its port).
 #include <functional>
 #include <memory>
 #include <string>

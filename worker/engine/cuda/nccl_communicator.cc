@@ -5,6 +5,8 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include "common/util/error.h"
+#include "common/util/arrival_roll.h"
+#include "common/util/host_port.h"
 #include "common/util/nccl_rendezvous_text.h"
 #include "worker/engine/nccl/nccl_group.h"
 
@@ -84,35 +86,33 @@ std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device dev
   return MakeSingleRankDeviceCommunicator(device, kDefaultNcclTimeout);
 }
 
-namespace {
-
-// NCCL only says that the group did not form; with two ranks the missing one is the other.
-std::string MissingRanks(int rank, int world_size) {
-  if (world_size == 2) return "rank " + std::to_string(1 - rank) + " did not join";
-  return "one or more of the other " + std::to_string(world_size - 1) + " ranks did not join";
-}
-
-}  // namespace
-
 std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& options) {
   if (!torch::cuda::is_available()) throw Error("device: cuda requested but no CUDA device is available");
   const int devices = static_cast<int>(torch::cuda::device_count());
   const int index = options.rank % devices;
   c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));  // this process's work goes there
-  std::string unique_id;
+  // NCCL only says that a group did not form; rank 0's roll says who never came.
+  std::unique_ptr<ArrivalRoll> roll;
+  NcclRendezvous rendezvous;
   if (options.rank == 0) {
-    unique_id = NcclGroup::NewUniqueId();
-    if (options.publish) options.publish(EncodeNcclRendezvous(unique_id));
+    roll = std::make_unique<ArrivalRoll>(options.listen_host, options.world_size, options.listen_port);
+    rendezvous.unique_id = NcclGroup::NewUniqueId();
+    rendezvous.roll_host = AdvertisedHost(options.listen_host);
+    rendezvous.roll_port = roll->port();
+    if (options.publish) options.publish(EncodeNcclRendezvous(rendezvous));
   } else {
-    unique_id = DecodeNcclRendezvous(options.rendezvous, options.rendezvous_source);
+    rendezvous = DecodeNcclRendezvous(options.rendezvous, options.rendezvous_source);
+    CheckInWithRoll(rendezvous.roll_host, rendezvous.roll_port, options.rank, options.timeout);
   }
   std::unique_ptr<NcclGroup> group;
   try {
-    group = std::make_unique<NcclGroup>(unique_id, options.rank, options.world_size, index, options.timeout);
+    group = std::make_unique<NcclGroup>(rendezvous.unique_id, options.rank, options.world_size, index, options.timeout);
   } catch (const Error& error) {
     const std::string what = error.what();
     if (what.find("timed out") == std::string::npos) throw;
-    throw Error(what + "; " + MissingRanks(options.rank, options.world_size));
+    if (!roll) throw Error(what + "; rank 0's error names the ranks that did not join");
+    const std::string missing = DescribeMissingRanks(roll->Missing());
+    throw Error(what + "; " + (missing.empty() ? "every rank reached rank 0, but NCCL did not form the group" : missing));
   }
   auto communicator = std::make_unique<NcclCommunicator>(
       std::move(group), torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index)));

@@ -56,7 +56,8 @@ std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device dev
 // Joins on the local GPU rank % (visible CUDA devices), torchrun's local-rank rule: with one
 // GPU per worker (Kubernetes, CUDA_VISIBLE_DEVICES) that is cuda:0. Throws Error naming the
 // rank(s) that did not join within the timeout, or NCCL's reason. Of `options`, NCCL uses rank,
-// world size, timeout, and publish (rank 0) or rendezvous (the others).
+// world size, timeout, and on rank 0 listen_host/listen_port (its arrival roll, which names the
+// ranks that never came: common/util/arrival_roll.h) and publish, on the others rendezvous.
 std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& options);
 
 }  // namespace bertfleet
