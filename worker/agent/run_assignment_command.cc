@@ -9,9 +9,10 @@
 // {"event":"rendezvous","address":TEXT}; the agent publishes TEXT through the coordinator and the
 // other ranks get it as --rendezvous-address. TEXT is, for device: cpu (Gloo), the HOST:PORT of
 // the store rank 0 serves on a free port of --rendezvous-listen HOST (0.0.0.0: this machine's
-// hostname), store keys under "<job_id>/<attempt>"; for device: cuda (NCCL), "nccl:<unique id>"
-// (NCCL's bootstrap listens on a port of its own choosing). Only rank 0 writes "epoch" and "checkpoint" events; every rank
-// writes "started" and "progress". A rank that does not arrive or dies makes the others exit
+// hostname), store keys under "<job_id>/<attempt>"; for device: cuda (NCCL),
+// "nccl:<unique id>@HOST:PORT", HOST:PORT being rank 0's arrival roll on a free port of the same
+// HOST (NCCL's bootstrap listens on a port of its own choosing). Only rank 0 writes "epoch" and
+// "checkpoint" events; every rank writes "started" and "progress". A rank that does not arrive or dies makes the others exit
 // non-zero with a message naming it.
 #include <signal.h>
 #include <unistd.h>
@@ -216,7 +217,7 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
       .Value("data-root", "directory that relative `data` and `model` paths resolve in (overrides the assignment's)")
       .Value("progress-steps", "report progress every N optimizer steps (and at least every 2 s)")
       .Value("rendezvous-listen", "world_size > 1, rank 0: serve the group's store on HOST (a free port) and report it")
-      .Value("rendezvous-address", "world_size > 1, ranks > 0: what rank 0 published (Gloo HOST:PORT, or nccl:<id>)")
+      .Value("rendezvous-address", "world_size > 1, ranks > 0: what rank 0 published (Gloo HOST:PORT, or nccl:<id>@HOST:PORT)")
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)")
       .Flag("help", "show this help");
   parser.Parse(args);

@@ -3,7 +3,8 @@
 // started (`bertfleet-worker train --world-size`, or an agent's `run-assignment`): the device
 // picks the communicator, Gloo for `device: cpu`, NCCL for `device: cuda`, each compiled in only
 // where its headers exist. Rank 0 creates the meeting point and publishes a line of text the
-// others need (a Gloo store's HOST:PORT, or "nccl:<unique id>"); the others join with it.
+// others need (a Gloo store's HOST:PORT, or "nccl:<unique id>@HOST:PORT" with the address of
+// rank 0's arrival roll); the others join with it.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,8 +20,8 @@ struct CollectiveGroupOptions {
   int world_size = 1;
   std::string key_prefix;  // Gloo: the group's store keys live under it ("<job_id>/<attempt>")
   std::chrono::milliseconds timeout = std::chrono::seconds(300);
-  // Rank 0, Gloo: the store listens here (port 0: any free port); the published address
-  // carries AdvertisedHost(listen_host). NCCL chooses its own interface and port.
+  // Rank 0: the Gloo store, or the NCCL arrival roll, listens here (port 0: any free port); the
+  // published address carries AdvertisedHost(listen_host). NCCL's own bootstrap picks its port.
   std::string listen_host = "127.0.0.1";
   int listen_port = 0;
   // Rank 0: called once with the text the other ranks need, before waiting for them.
