@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/util/error.h"
+#include "common/util/tcp_listener.h"
 
 namespace bertfleet {
 
@@ -34,35 +35,10 @@ bool ReadExactly(int fd, void* data, size_t size, int timeout_ms) {
 }  // namespace
 
 ArrivalRoll::ArrivalRoll(const std::string& listen_host, int world_size, int port) : world_size_(world_size) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  const bool wildcard = listen_host.empty() || listen_host == "0.0.0.0" || listen_host == "::";
-  addrinfo* found = nullptr;
-  if (const int status = ::getaddrinfo(wildcard ? nullptr : listen_host.c_str(), std::to_string(port).c_str(), &hints, &found); status != 0) {
-    throw Error("arrival roll: cannot resolve '" + listen_host + "': " + ::gai_strerror(status));
-  }
-  std::string last_error = "no address";
-  for (addrinfo* candidate = found; candidate != nullptr && listen_fd_ < 0; candidate = candidate->ai_next) {
-    const int fd = ::socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
-    const int yes = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    if (::bind(fd, candidate->ai_addr, candidate->ai_addrlen) == 0 && ::listen(fd, 64) == 0) {
-      listen_fd_ = fd;
-    } else {
-      last_error = std::strerror(errno);
-      ::close(fd);
-    }
-  }
-  ::freeaddrinfo(found);
-  if (listen_fd_ < 0) throw Error("arrival roll: cannot listen on '" + listen_host + ":" + std::to_string(port) + "': " + last_error);
-  sockaddr_storage bound{};
-  socklen_t length = sizeof bound;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length);
-  port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const bool wildcard = listen_host == "0.0.0.0" || listen_host == "::";
+  const TcpListener listener = ListenTcp(wildcard ? "" : listen_host, port, 64, "arrival roll");
+  listen_fd_ = listener.fd;
+  port_ = listener.port;
   thread_ = std::thread([this] { Serve(); });
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/util/error.h"
+#include "common/util/tcp_listener.h"
 
 namespace bertfleet {
 namespace {
@@ -47,35 +48,14 @@ MetricsHttpServer::MetricsHttpServer(const std::string& listen, std::function<st
   const std::string port = listen.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
 
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0) throw Error("--metrics-listen: cannot resolve " + listen + ": " + ::gai_strerror(rc));
-  std::string why = "no address";
-  for (addrinfo* ai = found; ai && listen_fd_ < 0; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 16) == 0) {
-      listen_fd_ = fd;
-    } else {
-      why = std::strerror(errno);
-      ::close(fd);
-    }
+  int port_number = 0;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      (port_number = std::stoi(port)) > 65535) {
+    throw Error("--metrics-listen: bad port in '" + listen + "'");
   }
-  ::freeaddrinfo(found);
-  if (listen_fd_ < 0) throw Error("--metrics-listen: cannot listen on " + listen + ": " + why);
-
-  sockaddr_storage bound{};
-  socklen_t length = sizeof(bound);
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length);
-  const int bound_port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                                     : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  address_ = (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(bound_port);
+  const TcpListener listener = ListenTcp(host, port_number, 16, "--metrics-listen");
+  listen_fd_ = listener.fd;
+  address_ = (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(listener.port);
 
   if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) {
     ::close(listen_fd_);

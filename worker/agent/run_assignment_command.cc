@@ -12,8 +12,8 @@
 // hostname), store keys under "<job_id>/<attempt>"; for device: cuda (NCCL),
 // "nccl:<unique id>@HOST:PORT", HOST:PORT being rank 0's arrival roll on a free port of the same
 // HOST (NCCL's bootstrap listens on a port of its own choosing). Only rank 0 writes "epoch" and
-// "checkpoint" events; every rank writes "started" and "progress". A rank that does not arrive or dies makes the others exit
-// non-zero with a message naming it.
+// "checkpoint" events; every rank writes "started" and "progress". A rank that does not arrive
+// or dies makes the others exit non-zero with a message naming it.
 #include <signal.h>
 #include <unistd.h>
 
