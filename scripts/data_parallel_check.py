@@ -44,6 +44,25 @@ model_config_overrides: {{hidden_dropout_prob: 0.0, attention_probs_dropout_prob
 """
 
 
+def launch(command, env, prefix: pathlib.Path):
+    """Starts one rank with its stdout/stderr in files: a rank blocked on a full pipe inside a
+    collective would hang its peers."""
+    process = subprocess.Popen(command, stdout=open(f"{prefix}.stdout", "w"), stderr=open(f"{prefix}.stderr", "w"),
+                               env=env)
+    process.prefix = prefix
+    return process
+
+
+def finish(process, timeout):
+    """Waits for a rank (killing it after `timeout` s); returns its (stdout, stderr) text."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    return (pathlib.Path(f"{process.prefix}.stdout").read_text(), pathlib.Path(f"{process.prefix}.stderr").read_text())
+
+
 def run_group(args, work: pathlib.Path, world_size: int, batch: int):
     work.mkdir(parents=True, exist_ok=True)
     job = work / "job.yaml"
@@ -59,8 +78,8 @@ def run_group(args, work: pathlib.Path, world_size: int, batch: int):
                         str(work / "rendezvous"), "--collective-timeout-seconds", "120"]
             env["NCCL_HOSTID"] = f"bertfleet-check-rank{rank}"  # see the docstring
             env.setdefault("NCCL_IB_DISABLE", "1")  # the "hosts" meet over sockets on loopback
-        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-    outputs = [process.communicate(timeout=args.timeout) for process in processes]
+        processes.append(launch(command, env, work / f"rank{rank}"))
+    outputs = [finish(process, args.timeout) for process in processes]
     for rank, (process, (_, stderr)) in enumerate(zip(processes, outputs)):
         if process.returncode != 0:
             sys.exit(f"data_parallel_check: {world_size}-rank run, rank {rank} exit {process.returncode}:\n{stderr[-3000:]}")
@@ -93,12 +112,11 @@ def missing_rank_check(args, work: pathlib.Path):
     for rank in (0, 1):
         env = dict(os.environ, NCCL_HOSTID=f"bertfleet-check-rank{rank}")
         env.setdefault("NCCL_IB_DISABLE", "1")
-        processes.append(subprocess.Popen(
+        processes.append(launch(
             [args.worker, "train", "--job", str(job), "--output", str(work / "out"), "--quiet", "--world-size", "3",
              "--rank", str(rank), "--rendezvous-file", str(work / "rendezvous"),
-             "--collective-timeout-seconds", str(args.missing_timeout)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-    outputs = [process.communicate(timeout=args.missing_timeout + 120) for process in processes]
+             "--collective-timeout-seconds", str(args.missing_timeout)], env, work / f"rank{rank}"))
+    outputs = [finish(process, args.missing_timeout + 120) for process in processes]
     seconds = time.monotonic() - start
     messages = [(stderr.strip().splitlines() or [""])[-1][:400] for _, stderr in outputs]
     ok = (all(process.returncode != 0 for process in processes) and "rank 2" in messages[0]

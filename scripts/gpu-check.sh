@@ -12,7 +12,7 @@
 #   bertfleet  bertfleet-worker train: 1 epoch MRPC, bf16, cuda, 1-rank NCCL communicator
 #   data-parallel  scripts/data_parallel_check.py: 2 NCCL ranks (batch 8) vs 1 rank (batch 16) on
 #                  this one GPU (one NCCL_HOSTID per rank), fp32, dropout 0: same losses, weights and
-#                  evaluation; rank 0 alone must fail naming rank 1. Not fatal for the stages after
+#                  evaluation; ranks 0 and 1 of 3 without rank 2 must fail, rank 0 naming rank 2. Not fatal for the stages after
 #                  it; the check ends FAILED if it failed
 #   bertfleet-packed  the same with BERTFLEET_PACKING=1 (packed layout; the default on CPUs, padded is the default on CUDA), for comparison; not fatal
 #   hf       bench/hf_trainer_run.py (transformers Trainer) with the same job on the same GPU

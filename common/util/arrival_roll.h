@@ -1,8 +1,8 @@
 #pragma once
 // Who of a group has arrived, for transports that cannot say who is missing (NCCL only reports
 // that its communicator did not form). Rank 0 keeps the roll: a small TCP listener the other
-// ranks check in with (their rank, 4 bytes) before joining the real group, so a join that times
-// out can name the ranks that never came. Gloo does not need it: its store names them already.
+// ranks check in with (their rank and world size) before joining the real group, so a join that
+// times out can name the ranks that never came. Gloo does not need it: its store names them already.
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -15,7 +15,8 @@ namespace bertfleet {
 
 class ArrivalRoll {
  public:
-  // Listens on `listen_host` (0.0.0.0 / "": every interface), `port` (0: a free one).
+  // Listens on `listen_host` ("": every interface; 0.0.0.0 / "::" the IPv4 / IPv6 wildcard),
+  // `port` (0: a free one).
   ArrivalRoll(const std::string& listen_host, int world_size, int port = 0);
   ~ArrivalRoll();
   ArrivalRoll(const ArrivalRoll&) = delete;
@@ -37,9 +38,11 @@ class ArrivalRoll {
   std::thread thread_;
 };
 
-// Ranks > 0: tells rank 0's roll at host:port that `rank` has arrived, retrying until `timeout`;
-// Error "rank 0's arrival roll at HOST:PORT cannot be reached within T s" otherwise.
-void CheckInWithRoll(const std::string& host, int port, int rank, std::chrono::milliseconds timeout);
+// Ranks > 0: tells rank 0's roll at host:port that `rank` of `world_size` has arrived, retrying
+// until `timeout` (each connection attempt bounded too). Error: no answer within the timeout
+// (rank 0 did not arrive or already failed), rank 0's group has another world size, or the host
+// does not resolve.
+void CheckInWithRoll(const std::string& host, int port, int rank, int world_size, std::chrono::milliseconds timeout);
 
 // "rank 2 did not join" / "ranks 2, 5 did not join".
 std::string DescribeMissingRanks(const std::vector<int>& missing);

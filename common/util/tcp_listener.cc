@@ -17,7 +17,9 @@ TcpListener ListenTcp(const std::string& host, int port, int backlog, const std:
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  const std::string address = (host.empty() ? "*" : host) + ":" + std::to_string(port);
+  const std::string address =
+      (host.empty() ? "*" : host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  if (port < 0 || port > 65535) throw Error(what + ": port " + std::to_string(port) + " is outside 0..65535");
   addrinfo* found = nullptr;
   if (const int status = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints, &found);
       status != 0) {
@@ -27,7 +29,10 @@ TcpListener ListenTcp(const std::string& host, int port, int backlog, const std:
   std::string why = "no address";
   for (addrinfo* candidate = found; candidate != nullptr && listener.fd < 0; candidate = candidate->ai_next) {
     const int fd = ::socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC, candidate->ai_protocol);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd, candidate->ai_addr, candidate->ai_addrlen) == 0 && ::listen(fd, backlog) == 0) {

@@ -1,7 +1,6 @@
 #include "worker/agent/metrics_http_server.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>

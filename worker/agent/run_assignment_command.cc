@@ -216,7 +216,7 @@ int RunAssignmentCommand(const std::vector<std::string>& args) {
   parser.Value("threads", "cap on the job's intra-op threads (0: the job's own setting)")
       .Value("data-root", "directory that relative `data` and `model` paths resolve in (overrides the assignment's)")
       .Value("progress-steps", "report progress every N optimizer steps (and at least every 2 s)")
-      .Value("rendezvous-listen", "world_size > 1, rank 0: serve the group's store on HOST (a free port) and report it")
+      .Value("rendezvous-listen", "world_size > 1, rank 0: listen on HOST (a free port; Gloo store or NCCL arrival roll) and report it")
       .Value("rendezvous-address", "world_size > 1, ranks > 0: what rank 0 published (Gloo HOST:PORT, or nccl:<id>@HOST:PORT)")
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)")
       .Flag("help", "show this help");

@@ -34,8 +34,8 @@ std::string WaitForAddressFile(const std::filesystem::path& path, std::chrono::s
 void AddDataParallelFlags(ArgParser& parser) {
   parser.Value("world-size", "data-parallel processes (default 1)")
       .Value("rank", "this process's rank, 0 .. world-size - 1")
-      .Value("rendezvous", "HOST:PORT: rank 0 serves the group's store on PORT (0: any free port), the others connect")
-      .Value("rendezvous-file", "instead of --rendezvous: rank 0 writes HOST:PORT there, the others wait for it")
+      .Value("rendezvous", "rank 0: HOST:PORT to listen on (0: any free port); the others: what rank 0 printed (Gloo HOST:PORT, or nccl:<id>@HOST:PORT)")
+      .Value("rendezvous-file", "instead of --rendezvous: rank 0 writes its rendezvous there, the others wait for it")
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)");
 }
 
@@ -71,7 +71,7 @@ CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string
     };
   } else {
     options.rendezvous = file.empty() ? parser.Get("rendezvous") : WaitForAddressFile(file, std::chrono::seconds(timeout_seconds));
-    options.rendezvous_source = file.empty() ? "--rendezvous" : file;
+    options.rendezvous_source = file.empty() ? "--rendezvous" : "--rendezvous-file " + file;
   }
   CollectiveGroup group = JoinCollectiveGroup(options);
   if (log) log("communicator: " + group.description);

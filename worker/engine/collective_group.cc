@@ -50,6 +50,11 @@ CollectiveGroup JoinGloo(const CollectiveGroupOptions& options) {
 }
 
 CollectiveGroup JoinNccl(const CollectiveGroupOptions& options) {
+  if (options.rank > 0 && !IsNcclRendezvous(options.rendezvous)) {
+    throw Error(options.rendezvous_source + ": rank 0 published \"" + options.rendezvous.substr(0, 60) +
+                "\", not an NCCL group (device: cpu uses Gloo), but this rank runs on cuda; every rank of a job "
+                "must use the same device");
+  }
 #ifdef BERTFLEET_CUDA
   CollectiveGroup group;
   auto communicator = JoinNcclGroup(options);

@@ -102,17 +102,18 @@ std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& op
     if (options.publish) options.publish(EncodeNcclRendezvous(rendezvous));
   } else {
     rendezvous = DecodeNcclRendezvous(options.rendezvous, options.rendezvous_source);
-    CheckInWithRoll(rendezvous.roll_host, rendezvous.roll_port, options.rank, options.timeout);
+    CheckInWithRoll(rendezvous.roll_host, rendezvous.roll_port, options.rank, options.world_size, options.timeout);
   }
   std::unique_ptr<NcclGroup> group;
   try {
     group = std::make_unique<NcclGroup>(rendezvous.unique_id, options.rank, options.world_size, index, options.timeout);
   } catch (const Error& error) {
     const std::string what = error.what();
-    if (what.find("timed out") == std::string::npos) throw;
-    if (!roll) throw Error(what + "; rank 0's error names the ranks that did not join");
+    const bool timed_out = dynamic_cast<const NcclTimeout*>(&error) != nullptr;
+    if (!roll) throw Error(timed_out ? what + "; rank 0's error names the ranks that did not join" : what);
     const std::string missing = DescribeMissingRanks(roll->Missing());
-    throw Error(what + "; " + (missing.empty() ? "every rank reached rank 0, but NCCL did not form the group" : missing));
+    if (!missing.empty()) throw Error(what + "; " + missing);
+    throw Error(timed_out ? what + "; every rank reached rank 0, but NCCL did not form the group" : what);
   }
   auto communicator = std::make_unique<NcclCommunicator>(
       std::move(group), torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index)));

@@ -195,8 +195,7 @@ void NcclGroup::WaitUntilReady(const char* what) {
     if (state != ncclInProgress) Fail(what, state);
     if (Clock::now() >= deadline) {
       Abort();
-      throw Error(Where() + ": " + what + ": timed out after " + Seconds(timeout_) +
-                  (world_size_ > 1 ? " (the communicator was aborted)" : ""));
+      throw NcclTimeout(Where() + ": " + what + ": timed out after " + Seconds(timeout_) + " (the communicator was aborted)");
     }
     Pause(i);
   }
@@ -238,7 +237,7 @@ void NcclGroup::Synchronize(cudaStream_t stream) {
     if (state != ncclSuccess && state != ncclInProgress) Fail("waiting for the collective", state);
     if (Clock::now() >= deadline) {
       Abort();
-      throw Error(Where() + ": collective timed out after " + Seconds(timeout_) +
+      throw NcclTimeout(Where() + ": collective timed out after " + Seconds(timeout_) +
                   " (a peer is gone or stuck; the communicator was aborted)");
     }
     Pause(i);

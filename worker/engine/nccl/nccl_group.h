@@ -14,11 +14,20 @@
 #include <cstddef>
 #include <string>
 
+#include "common/util/error.h"
+
 struct ncclComm;  // nccl.h: typedef struct ncclComm* ncclComm_t
 
 namespace bertfleet {
 
 enum class NcclDataType { kFloat32, kFloat64 };
+
+// What NcclGroup throws when its timeout ran out (the communicator was aborted), as opposed to
+// an error NCCL reported.
+class NcclTimeout : public Error {
+ public:
+  using Error::Error;
+};
 
 class NcclGroup {
  public:
