@@ -10,10 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 
 #include "common/util/error.h"
+#include "common/util/host_port.h"
+#include "common/util/seconds_text.h"
 #include "common/util/tcp_listener.h"
 
 namespace bertfleet {
@@ -63,16 +64,6 @@ bool ConnectWithin(int fd, const sockaddr* address, socklen_t length, int timeou
   ::fcntl(fd, F_SETFL, flags);
   errno = saved;
   return connected;
-}
-
-std::string Seconds(std::chrono::milliseconds duration) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
-  return text;
-}
-
-std::string Bracketed(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
 }  // namespace
@@ -131,7 +122,7 @@ std::vector<int> ArrivalRoll::Missing() const {
 
 void CheckInWithRoll(const std::string& host, int port, int rank, int world_size, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  const std::string where = Bracketed(host) + ":" + std::to_string(port);
+  const std::string where = FormatHostPort(host, port);
   const std::string who = "rank " + std::to_string(rank) + " of " + std::to_string(world_size);
   std::string last_error = "not tried";
   while (true) {
@@ -171,7 +162,7 @@ void CheckInWithRoll(const std::string& host, int port, int rank, int world_size
       ::freeaddrinfo(found);
     }
     if (Clock::now() >= deadline) {
-      throw Error(who + ": no answer from rank 0's arrival roll at " + where + " within " + Seconds(timeout) + " (" +
+      throw Error(who + ": no answer from rank 0's arrival roll at " + where + " within " + SecondsText(timeout) + " (" +
                   last_error + "): rank 0 did not arrive, or has already failed");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -28,6 +28,10 @@ std::pair<std::string, int> ParseHostPort(const std::string& address, const std:
   return {host, port};
 }
 
+std::string FormatHostPort(const std::string& host, int port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 std::string AdvertisedHost(const std::string& listen_host) {
   if (!listen_host.empty() && listen_host != "0.0.0.0" && listen_host != "::" && listen_host != "[::]") {
     return listen_host;

@@ -9,6 +9,10 @@ namespace bertfleet {
 // when the address is malformed or the port is out of 0..65535.
 std::pair<std::string, int> ParseHostPort(const std::string& address, const std::string& what);
 
+// {HOST, PORT} -> "HOST:PORT", IPv6 hosts in brackets ("[fd00::7]:29500"): what ParseHostPort
+// reads back.
+std::string FormatHostPort(const std::string& host, int port);
+
 // The host others should dial to reach a server listening on `listen_host`: itself, unless it is
 // a wildcard ("", 0.0.0.0, ::), then this machine's hostname.
 std::string AdvertisedHost(const std::string& listen_host);

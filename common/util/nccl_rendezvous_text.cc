@@ -34,9 +34,7 @@ std::string EncodeNcclRendezvous(const NcclRendezvous& rendezvous) {
     text += kHexDigits[value >> 4];
     text += kHexDigits[value & 15];
   }
-  const bool v6 = rendezvous.roll_host.find(':') != std::string::npos;
-  return text + "@" + (v6 ? "[" + rendezvous.roll_host + "]" : rendezvous.roll_host) + ":" +
-         std::to_string(rendezvous.roll_port);
+  return text + "@" + FormatHostPort(rendezvous.roll_host, rendezvous.roll_port);
 }
 
 bool IsNcclRendezvous(const std::string& text) {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/util/error.h"
+#include "common/util/host_port.h"
 
 namespace bertfleet {
 
@@ -17,8 +18,7 @@ TcpListener ListenTcp(const std::string& host, int port, int backlog, const std:
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  const std::string address =
-      (host.empty() ? "*" : host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  const std::string address = FormatHostPort(host.empty() ? "*" : host, port);
   if (port < 0 || port > 65535) throw Error(what + ": port " + std::to_string(port) + " is outside 0..65535");
   addrinfo* found = nullptr;
   if (const int status = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), std::to_string(port).c_str(), &hints, &found);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/util/error.h"
+#include "common/util/host_port.h"
 #include "common/util/tcp_listener.h"
 
 namespace bertfleet {
@@ -54,7 +55,7 @@ MetricsHttpServer::MetricsHttpServer(const std::string& listen, std::function<st
   }
   const TcpListener listener = ListenTcp(host, port_number, 16, "--metrics-listen");
   listen_fd_ = listener.fd;
-  address_ = (host.empty() ? "0.0.0.0" : host) + ":" + std::to_string(listener.port);
+  address_ = FormatHostPort(host.empty() ? "0.0.0.0" : host, listener.port);
 
   if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) {
     ::close(listen_fd_);

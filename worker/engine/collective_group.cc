@@ -28,7 +28,7 @@ CollectiveGroup JoinGloo(const CollectiveGroupOptions& options) {
     gloo.store_host = advertised;
     gloo.store_port = options.listen_port;
     gloo.on_store_listening = [advertised, publish = options.publish](int port) {
-      if (publish) publish(advertised + ":" + std::to_string(port));
+      if (publish) publish(FormatHostPort(advertised, port));
     };
   } else {
     if (IsNcclRendezvous(options.rendezvous)) {

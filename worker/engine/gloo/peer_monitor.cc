@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <sstream>
 #include <vector>
 
+#include "common/util/seconds_text.h"
 #include "worker/engine/torch_error_text.h"
 
 namespace bertfleet {
@@ -30,12 +30,6 @@ int64_t CollectiveOf(const std::string& heartbeat) {
 
 std::string FailedKey(int rank) { return "failed/" + std::to_string(rank); }
 std::string DiagnosedKey(int rank) { return "diagnosed/" + std::to_string(rank); }
-
-std::string SecondsText(Clock::duration duration) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f s", std::chrono::duration<double>(duration).count());
-  return text;
-}
 
 }  // namespace
 

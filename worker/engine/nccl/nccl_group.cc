@@ -2,11 +2,11 @@
 
 #include <nccl.h>
 
-#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "common/util/error.h"
+#include "common/util/seconds_text.h"
 
 namespace bertfleet {
 
@@ -20,12 +20,6 @@ ncclDataType_t ToNccl(NcclDataType type) {
     case NcclDataType::kFloat64: return ncclFloat64;
   }
   return ncclFloat32;
-}
-
-std::string Seconds(std::chrono::milliseconds d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(d.count()) / 1000.0);
-  return text;
 }
 
 // Short busy polls first (a collective usually finishes within microseconds to milliseconds),
@@ -195,7 +189,7 @@ void NcclGroup::WaitUntilReady(const char* what) {
     if (state != ncclInProgress) Fail(what, state);
     if (Clock::now() >= deadline) {
       Abort();
-      throw NcclTimeout(Where() + ": " + what + ": timed out after " + Seconds(timeout_) + " (the communicator was aborted)");
+      throw NcclTimeout(Where() + ": " + what + ": timed out after " + SecondsText(timeout_) + " (the communicator was aborted)");
     }
     Pause(i);
   }
@@ -237,7 +231,7 @@ void NcclGroup::Synchronize(cudaStream_t stream) {
     if (state != ncclSuccess && state != ncclInProgress) Fail("waiting for the collective", state);
     if (Clock::now() >= deadline) {
       Abort();
-      throw NcclTimeout(Where() + ": collective timed out after " + Seconds(timeout_) +
+      throw NcclTimeout(Where() + ": collective timed out after " + SecondsText(timeout_) +
                   " (a peer is gone or stuck; the communicator was aborted)");
     }
     Pause(i);
