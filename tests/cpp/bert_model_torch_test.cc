@@ -195,6 +195,35 @@ TEST(BertModel, PackedEqualsPaddedForwardAndBackward) {
   EXPECT_TRUE(torch::allclose(model->forward(left), l1, 1e-5, 1e-6));
 }
 
+TEST(BertModel, PackedRowCountsRoundedUpToSixtyFourEqualPadded) {
+  // The packed layout fills its rows up to a multiple of 64 (oneDNN's slow row counts). Every
+  // case must still equal the padded computation: filler rows that fit inside batch * seq, none
+  // needed (64 real tokens), filler past batch * seq, and a full batch (no packing at all).
+  BertForSequenceClassification model(TinyConfig());
+  model->InitWeights(23);
+  model->eval();
+  const std::vector<std::pair<std::vector<int64_t>, int64_t>> cases = {
+      {{5, 9, 2, 1}, 40}, {{40, 24}, 50}, {{3, 7}, 10}, {{16, 16, 16, 16}, 16}};
+  for (const auto& [lengths, seq] : cases) {
+    const ModelInputs in = MakeBatch(lengths, seq, 29);
+    auto run = [&](bool packing) {
+      model->set_packing(packing);
+      model->zero_grad();
+      const torch::Tensor logits = model->forward(in);
+      logits.pow(2).sum().backward();
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
+      return std::make_pair(logits.detach(), grads);
+    };
+    const auto packed = run(true);
+    const auto padded = run(false);
+    EXPECT_TRUE(torch::allclose(packed.first, padded.first, 1e-5, 1e-6)) << "seq " << seq;
+    for (size_t i = 0; i < packed.second.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(packed.second[i], padded.second[i], 1e-4, 1e-6)) << "seq " << seq << " parameter " << i;
+    }
+  }
+}
+
 TEST(BertModel, SparseWordEmbeddingGradientAccumulatesLikeDense) {
   // With a dense .grad already present (the trainer's flat buffer) the word embeddings take a
   // sparse gradient that is added into it; the result must equal the dense path's.

@@ -47,11 +47,10 @@ int main(int argc, char** argv) {
     for (auto& item : holder.named_parameters()) {
       item.value().mutable_grad().copy_(*input.Find("grad/" + std::to_string(step) + "/" + item.key()));
     }
-    ClipGradientNorm(parameters.gradients(), meta("max_grad_norm"));
+    const GradientScaling scaling = ScaleForMeanAndClip(parameters.gradients(), 1.0, meta("max_grad_norm"));
     const double lr = meta("lr") * schedule.Multiplier(step);
     rates.push_back(lr);
-    optimizer.Step(lr);
-    parameters.ZeroGradients();
+    optimizer.Step(lr, scaling.factor);
   }
   NamedTensors output;
   for (auto& item : holder.named_parameters()) output.emplace_back("param/" + item.key(), item.value().detach().clone());

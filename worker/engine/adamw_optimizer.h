@@ -1,6 +1,7 @@
 #pragma once
 // AdamW over FlatParameters, element for element the update of torch.optim.AdamW
-// (single-tensor path) with Hugging Face's two parameter groups.
+// (single-tensor path) with Hugging Face's two parameter groups. On CPU it is one fused pass
+// (adamw_cpu_kernel.h); on other devices a sequence of tensor ops.
 #include <torch/torch.h>
 
 #include "worker/engine/flat_parameters.h"
@@ -18,8 +19,9 @@ class AdamWOptimizer {
  public:
   AdamWOptimizer(FlatParameters& parameters, AdamWOptions options);
 
-  // One update with learning rate `lr` using parameters.gradients().
-  void Step(double lr);
+  // One update with learning rate `lr` from parameters.gradients() x gradient_scale. Consumes the
+  // gradients: they are zero afterwards, ready for the next step's accumulation.
+  void Step(double lr, double gradient_scale = 1.0);
 
   int64_t step_count() const { return step_count_; }
   torch::Tensor& exp_avg() { return exp_avg_; }
@@ -32,12 +34,17 @@ class AdamWOptimizer {
   AdamWOptions options_;
   torch::Tensor exp_avg_;
   torch::Tensor exp_avg_sq_;
-  torch::Tensor denominator_;  // reused scratch
+  torch::Tensor denominator_;  // scratch of the tensor-op path, made on first use
   int64_t step_count_ = 0;
 };
 
-// Scales gradients so their global L2 norm is at most max_norm (torch's clip_grad_norm_ with
-// its 1e-6 guard). Returns the norm before clipping.
-double ClipGradientNorm(torch::Tensor& gradients, double max_norm);
+// The trainer accumulates per-example gradient sums; the optimizer step applies their mean over
+// `examples`, clipped to a global L2 norm of at most max_norm (torch's clip_grad_norm_ with its
+// 1e-6 guard; max_norm <= 0: no clipping), as one factor.
+struct GradientScaling {
+  double norm = 0;    // of the mean gradient, before clipping
+  double factor = 1;  // what AdamWOptimizer::Step multiplies the sums by
+};
+GradientScaling ScaleForMeanAndClip(const torch::Tensor& gradient_sums, double examples, double max_norm);
 
 }  // namespace bertfleet

@@ -10,6 +10,8 @@ namespace bertfleet {
 
 namespace {
 
+constexpr int64_t kPackedRowMultiple = 64;
+
 struct Affine {
   torch::Tensor weight, bias;
 };
@@ -208,21 +210,36 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
                                  : torch::ones({batch, seq}, ids.options());
 
   // Rows of the packed layout: real tokens plus each sequence's first token (read by the pooler,
-  // computed by Hugging Face even when masked).
+  // computed by Hugging Face even when masked), then filler rows up to a multiple of
+  // kPackedRowMultiple. The filler is not for alignment: oneDNN 2.6's AMX matmul runs some row
+  // counts 5-8x slower than their neighbours (848 or 944 rows x 768 x 3072: ~50 GFLOP/s against
+  // ~400), and the multiples of 64 are free of that; see docs/benchmarks.md. Filler rows sit at
+  // flattened positions past batch * seq: attention never sees them and nothing reads their
+  // outputs, so they change no real token and receive zero gradient.
   torch::Tensor keep = mask.ne(0);
   keep.select(1, 0).fill_(true);
   const torch::Tensor counts = keep.sum(1);  // [batch] kept tokens per sequence
-  const bool packed = L.packing && counts.sum().item<int64_t>() < total;
+  const int64_t kept = counts.sum().item<int64_t>();
+  const int64_t rows = (kept + kPackedRowMultiple - 1) / kPackedRowMultiple * kPackedRowMultiple;
+  const bool packed = L.packing && rows != total;
+  const int64_t filler = packed ? rows - kept : 0;
 
-  torch::Tensor index;  // [tokens] positions in the flattened [batch * seq] layout
+  torch::Tensor index;  // [rows] positions in the flattened [batch * seq (+ filler)] layout
   torch::Tensor first_rows;  // [batch] row of each sequence's first token in the packed layout
   if (packed) {
     index = keep.reshape({total}).nonzero().squeeze(1);
+    if (filler > 0) index = torch::cat({index, torch::arange(total, total + filler, index.options())});
     first_rows = counts.cumsum(0).sub_(counts);
   } else {
     index = torch::arange(total, ids.options());
     first_rows = torch::arange(0, total, seq, ids.options());
   }
+  // [batch, seq] ids to one id per packed row; filler rows get `fill`.
+  auto pack_ids = [&](const torch::Tensor& t, int64_t fill) {
+    const torch::Tensor flat = t.reshape({total});
+    if (!packed) return flat;
+    return (filler > 0 ? at::constant_pad_nd(flat, {0, filler}, fill) : flat).index_select(0, index);
+  };
   // Embeddings (fp32, as Hugging Face: embedding and LayerNorm inputs are fp32 under autocast).
   // When the word embeddings already hold a dense gradient (the trainer's flat gradient buffer),
   // a sparse gradient is accumulated into its rows: no dense [vocab, hidden] temporary to zero,
@@ -230,12 +247,12 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   const torch::Tensor& word_grad = L.word_embeddings.grad();
   const bool sparse_word_grad = torch::GradMode::is_enabled() && L.word_embeddings.requires_grad() &&
                                 word_grad.defined() && !word_grad.is_sparse();
-  const torch::Tensor flat_ids = packed ? ids.reshape({total}).index_select(0, index) : ids.reshape({total});
+  // Filler rows read the padding embedding, which never receives a gradient.
+  const torch::Tensor flat_ids = pack_ids(ids, std::max<int64_t>(c.pad_token_id, 0));
   const torch::Tensor positions = index.remainder(seq);
   torch::Tensor hidden = at::embedding(L.word_embeddings, flat_ids, c.pad_token_id, false, sparse_word_grad);
   if (types.defined()) {
-    const torch::Tensor flat_types = packed ? types.reshape({total}).index_select(0, index) : types.reshape({total});
-    hidden = hidden + at::embedding(L.token_type_embeddings, flat_types);
+    hidden = hidden + at::embedding(L.token_type_embeddings, pack_ids(types, 0));
   } else {
     hidden = hidden + L.token_type_embeddings.select(0, 0);
   }
@@ -254,7 +271,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     torch::Tensor qkv = at::linear(hidden, qkv_weight, qkv_bias);  // [tokens, 3h]
     // Attention in the padded [batch, heads, seq, seq] layout with Hugging Face's additive mask
     // (per-sequence attention without padding measured no faster: many small ops).
-    if (packed) qkv = torch::zeros({total, 3 * h}, qkv.options()).index_copy_(0, index, qkv);
+    if (packed) qkv = torch::zeros({total + filler, 3 * h}, qkv.options()).index_copy_(0, index, qkv).narrow(0, 0, total);
     // [3, batch, heads, seq, head_dim]; unbind, not select: its backward is one stack, where each
     // select's backward would build a zero tensor the size of all three.
     const std::vector<torch::Tensor> qkv_parts =
@@ -263,7 +280,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     // Masked softmax + dropout in one pass (Hugging Face's additive finfo.min mask semantics).
     const torch::Tensor probs = MaskedSoftmaxDropout(scores, mask, attention_dropout, training);
     torch::Tensor context = at::matmul(probs, qkv_parts[2]).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
-    if (packed) context = context.index_select(0, index);
+    if (packed) context = (filler > 0 ? at::constant_pad_nd(context, {0, 0, 0, filler}) : context).index_select(0, index);
 
     torch::Tensor attention = Dropout(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
     hidden = Norm(AddResidual(attention, hidden), layer.attention_norm, c.layer_norm_eps);

@@ -137,14 +137,9 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
     stats.allreduce_seconds = SecondsSince(reduce_start);
     stats.allreduce_bytes = static_cast<int64_t>(totals.nbytes() + gradients.nbytes());
   }
-  if (global_examples > 0) {
-    torch::NoGradGuard no_grad;
-    gradients.div_(global_examples);
-  }
-  stats.grad_norm = spec_.max_grad_norm > 0 ? ClipGradientNorm(gradients, spec_.max_grad_norm)
-                                            : gradients.norm().item<double>();
-  session_.optimizer().Step(stats.learning_rate);
-  session_.parameters().ZeroGradients();
+  const GradientScaling scaling = ScaleForMeanAndClip(gradients, global_examples, spec_.max_grad_norm);
+  stats.grad_norm = scaling.norm;
+  session_.optimizer().Step(stats.learning_rate, scaling.factor);  // leaves the gradients zero
 
   stats.loss = global_examples > 0 ? global_loss / global_examples : 0.0;
   stats.examples = static_cast<int64_t>(global_examples);
