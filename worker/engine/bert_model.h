@@ -2,7 +2,8 @@
 // BertModel + BertForSequenceClassification in LibTorch, with Hugging Face parameter names
 // (bert.embeddings.*, bert.encoder.layer.N.*, bert.pooler.dense.*, classifier.*), so weights load
 // and save by name. The encoder runs on packed (unpadded) tokens: linear layers, LayerNorm and
-// GELU see only real tokens, attention alone sees the padded [batch, heads, len, len] layout.
+// GELU see only real tokens (plus filler rows up to a multiple of 64, a row count oneDNN's AMX
+// matmul handles at full speed), attention alone sees the padded [batch, heads, len, len] layout.
 // The result equals Hugging Face's padded computation for every real token.
 #include <torch/torch.h>
 
