@@ -162,22 +162,25 @@ TEST(BertModel, ForwardShapesEvalDeterminismAndTrainDropout) {
   EXPECT_TRUE(torch::equal(quiet->forward(in), quiet->forward(in)));
 }
 
+// Logits and every parameter's gradient of sum(logits^2), with packing on or off.
+std::pair<torch::Tensor, std::vector<torch::Tensor>> LogitsAndGradients(BertForSequenceClassification& model,
+                                                                       const ModelInputs& in, bool packing) {
+  model->set_packing(packing);
+  model->zero_grad();
+  const torch::Tensor logits = model->forward(in);
+  logits.pow(2).sum().backward();
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
+  return {logits.detach(), grads};
+}
+
 TEST(BertModel, PackedEqualsPaddedForwardAndBackward) {
   BertForSequenceClassification model(TinyConfig());
   model->InitWeights(11);
   model->eval();
   const ModelInputs in = MakeBatch({5, 9, 2, 1}, 12);
-  auto run = [&](bool packing) {
-    model->set_packing(packing);
-    model->zero_grad();
-    const torch::Tensor logits = model->forward(in);
-    logits.pow(2).sum().backward();
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
-    return std::make_pair(logits.detach(), grads);
-  };
-  const auto packed = run(true);
-  const auto padded = run(false);
+  const auto packed = LogitsAndGradients(model, in, /*packing=*/true);
+  const auto padded = LogitsAndGradients(model, in, /*packing=*/false);
   EXPECT_TRUE(torch::allclose(packed.first, padded.first, 1e-5, 1e-6));
   for (size_t i = 0; i < packed.second.size(); ++i) {
     EXPECT_TRUE(torch::allclose(packed.second[i], padded.second[i], 1e-4, 1e-6)) << i;
@@ -206,17 +209,8 @@ TEST(BertModel, PackedRowCountsRoundedUpToSixtyFourEqualPadded) {
       {{5, 9, 2, 1}, 40}, {{40, 24}, 50}, {{3, 7}, 10}, {{16, 16, 16, 16}, 16}};
   for (const auto& [lengths, seq] : cases) {
     const ModelInputs in = MakeBatch(lengths, seq, 29);
-    auto run = [&](bool packing) {
-      model->set_packing(packing);
-      model->zero_grad();
-      const torch::Tensor logits = model->forward(in);
-      logits.pow(2).sum().backward();
-      std::vector<torch::Tensor> grads;
-      for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
-      return std::make_pair(logits.detach(), grads);
-    };
-    const auto packed = run(true);
-    const auto padded = run(false);
+    const auto packed = LogitsAndGradients(model, in, /*packing=*/true);
+    const auto padded = LogitsAndGradients(model, in, /*packing=*/false);
     EXPECT_TRUE(torch::allclose(packed.first, padded.first, 1e-5, 1e-6)) << "seq " << seq;
     for (size_t i = 0; i < packed.second.size(); ++i) {
       EXPECT_TRUE(torch::allclose(packed.second[i], padded.second[i], 1e-4, 1e-6)) << "seq " << seq << " parameter " << i;
