@@ -159,9 +159,13 @@ void WorkerAgent::StartConnection() {
   connection_ = std::move(connection);
 }
 
-void WorkerAgent::CloseConnection(const std::string& why) {
+void WorkerAgent::CloseConnection(const std::string& why, bool drain) {
   if (!connection_) return;
   std::unique_ptr<Connection> connection = std::move(connection_);
+  if (drain && connection->registered && !connection->ended_by_coordinator && connection->stream->WritesDone()) {
+    const auto deadline = Clock::now() + kDrainTimeout;
+    while (!connection->ended_by_coordinator && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
+  }
   if (!connection->ended_by_coordinator) connection->context.TryCancel();
   if (connection->reader.joinable()) connection->reader.join();
   std::string status_text;
@@ -446,7 +450,7 @@ int WorkerAgent::Run() {
       }
     }
   }
-  if (connection_) CloseConnection("agent stopped");
+  if (connection_) CloseConnection("agent stopped", /*drain=*/true);
   return 0;
 }
 

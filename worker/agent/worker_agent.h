@@ -86,7 +86,9 @@ class WorkerAgent {
 
   void Post(InboxItem item);
   void StartConnection();
-  void CloseConnection(const std::string& why);
+  // `drain`: half-close and give the coordinator a few seconds to end the stream, so it reads
+  // every report written before (a shutdown's last `finished`); a cancel could overtake them.
+  void CloseConnection(const std::string& why, bool drain = false);
   void OnCoordinatorMessage(const v1::CoordinatorMessage& message);
   void OnAssignment(const v1::Assignment& assignment);
   // worker_agent_launch.cc
@@ -131,6 +133,8 @@ class WorkerAgent {
   // Epoch, checkpoint and finished reports written in the last kInDoubtWindow: sent again after a
   // reconnect, since the coordinator may have died before committing them.
   static constexpr std::chrono::milliseconds kInDoubtWindow{10000};
+  // How long a stopping agent waits for the coordinator to end the half-closed stream.
+  static constexpr std::chrono::milliseconds kDrainTimeout{5000};
   std::deque<std::pair<std::chrono::steady_clock::time_point, v1::WorkerMessage>> in_doubt_;
 };
 
