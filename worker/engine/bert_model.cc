@@ -212,7 +212,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   // Rows of the packed layout: real tokens plus each sequence's first token (read by the pooler,
   // computed by Hugging Face even when masked), then filler rows up to a multiple of
   // kPackedRowMultiple. The filler is not for alignment: oneDNN 2.6's AMX matmul runs some row
-  // counts 5-8x slower than their neighbours (848 or 944 rows x 768 x 3072: ~50 GFLOP/s against
+  // counts 5-9x slower than their neighbours (848 or 944 rows x 768 x 3072: ~50 GFLOP/s against
   // ~400), and the multiples of 64 are free of that; see docs/benchmarks.md. Filler rows sit at
   // flattened positions past batch * seq: attention never sees them and nothing reads their
   // outputs, so they change no real token and receive zero gradient.
@@ -234,11 +234,12 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     index = torch::arange(total, ids.options());
     first_rows = torch::arange(0, total, seq, ids.options());
   }
-  // [batch, seq] ids to one id per packed row; filler rows get `fill`.
-  auto pack_ids = [&](const torch::Tensor& t, int64_t fill) {
-    const torch::Tensor flat = t.reshape({total});
+  // Rows of a [batch * seq, ...] tensor in the packed layout; filler rows hold `fill`.
+  auto pack_rows = [&](const torch::Tensor& flat, double fill) {
     if (!packed) return flat;
-    return (filler > 0 ? at::constant_pad_nd(flat, {0, filler}, fill) : flat).index_select(0, index);
+    std::vector<int64_t> pad(2 * flat.dim(), 0);
+    pad.back() = filler;  // constant_pad_nd lists the last dimension first
+    return (filler > 0 ? at::constant_pad_nd(flat, pad, fill) : flat).index_select(0, index);
   };
   // Embeddings (fp32, as Hugging Face: embedding and LayerNorm inputs are fp32 under autocast).
   // When the word embeddings already hold a dense gradient (the trainer's flat gradient buffer),
@@ -248,11 +249,11 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   const bool sparse_word_grad = torch::GradMode::is_enabled() && L.word_embeddings.requires_grad() &&
                                 word_grad.defined() && !word_grad.is_sparse();
   // Filler rows read the padding embedding, which never receives a gradient.
-  const torch::Tensor flat_ids = pack_ids(ids, std::max<int64_t>(c.pad_token_id, 0));
+  const torch::Tensor flat_ids = pack_rows(ids.reshape({total}), std::max<int64_t>(c.pad_token_id, 0));
   const torch::Tensor positions = index.remainder(seq);
   torch::Tensor hidden = at::embedding(L.word_embeddings, flat_ids, c.pad_token_id, false, sparse_word_grad);
   if (types.defined()) {
-    hidden = hidden + at::embedding(L.token_type_embeddings, pack_ids(types, 0));
+    hidden = hidden + at::embedding(L.token_type_embeddings, pack_rows(types.reshape({total}), 0));
   } else {
     hidden = hidden + L.token_type_embeddings.select(0, 0);
   }
@@ -280,7 +281,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     // Masked softmax + dropout in one pass (Hugging Face's additive finfo.min mask semantics).
     const torch::Tensor probs = MaskedSoftmaxDropout(scores, mask, attention_dropout, training);
     torch::Tensor context = at::matmul(probs, qkv_parts[2]).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
-    if (packed) context = (filler > 0 ? at::constant_pad_nd(context, {0, 0, 0, filler}) : context).index_select(0, index);
+    context = pack_rows(context, 0);
 
     torch::Tensor attention = Dropout(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
     hidden = Norm(AddResidual(attention, hidden), layer.attention_norm, c.layer_norm_eps);
