@@ -264,33 +264,61 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   const double attention_dropout = c.attention_probs_dropout_prob;
 
-  for (const auto& layer : L.layers) {
-    // Fused Q/K/V projection; 1/sqrt(head_dim) folded into the query weights.
-    const torch::Tensor qkv_weight =
-        torch::cat({layer.query.weight * scale, layer.key.weight, layer.value.weight});
-    const torch::Tensor qkv_bias = torch::cat({layer.query.bias * scale, layer.key.bias, layer.value.bias});
-    torch::Tensor qkv = at::linear(hidden, qkv_weight, qkv_bias);  // [tokens, 3h]
-    // Attention in the padded [batch, heads, seq, seq] layout with Hugging Face's additive mask
-    // (per-sequence attention without padding measured no faster: many small ops).
-    if (packed) qkv = torch::zeros({total + filler, 3 * h}, qkv.options()).index_copy_(0, index, qkv).narrow(0, 0, total);
-    // [3, batch, heads, seq, head_dim]; unbind, not select: its backward is one stack, where each
-    // select's backward would build a zero tensor the size of all three.
-    const std::vector<torch::Tensor> qkv_parts =
-        qkv.view({batch, seq, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous().unbind(0);
-    const torch::Tensor scores = at::matmul(qkv_parts[0], qkv_parts[1].transpose(-1, -2));  // [batch, heads, seq, seq]
-    // Masked softmax + dropout in one pass (Hugging Face's additive finfo.min mask semantics).
+  // Q/K/V as one product; 1/sqrt(head_dim) folded into the query weights.
+  auto scaled_query = [&](const Affine& query) { return Affine{query.weight * scale, query.bias * scale}; };
+  // [tokens, parts * h] projections in the padded [parts, batch, heads, seq, head_dim] layout, as
+  // parts tensors. unbind, not select: its backward is one stack, where each select's backward
+  // would build a zero tensor the size of all of them.
+  auto to_heads = [&](torch::Tensor projected, int64_t parts) {
+    if (packed) {
+      projected = torch::zeros({total + filler, parts * h}, projected.options())
+                      .index_copy_(0, index, projected)
+                      .narrow(0, 0, total);
+    }
+    return projected.view({batch, seq, parts, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous().unbind(0);
+  };
+  // Attention runs in the padded [batch, heads, queries, seq] layout with Hugging Face's additive
+  // mask, fused with dropout (per-sequence attention without padding measured no faster: many
+  // small ops). Returns the context as [batch * queries, h].
+  auto attend = [&](const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value) {
+    const torch::Tensor scores = at::matmul(query, key.transpose(-1, -2));
     const torch::Tensor probs = MaskedSoftmaxDropout(scores, mask, attention_dropout, training);
-    torch::Tensor context = at::matmul(probs, qkv_parts[2]).transpose(1, 2).reshape({total, h});  // [batch*seq, h]
-    context = pack_rows(context, 0);
+    return at::matmul(probs, value).transpose(1, 2).reshape({-1, h});
+  };
 
+  // The last layer computes only each sequence's first token, the one row the pooler reads: its
+  // keys and values still span every token, but its query, attention output and feed-forward
+  // run on `batch` rows instead of every token (a twelfth of bert-base's matmuls saved). Hugging
+  // Face computes every row and discards all but these, so logits and gradients are the same.
+  const int64_t layer_count = static_cast<int64_t>(L.layers.size());
+  for (int64_t i = 0; i < layer_count; ++i) {
+    const auto& layer = L.layers[i];
+    torch::Tensor context, residual;
+    if (i + 1 < layer_count) {
+      const Affine query = scaled_query(layer.query);
+      const torch::Tensor qkv = at::linear(hidden, torch::cat({query.weight, layer.key.weight, layer.value.weight}),
+                                           torch::cat({query.bias, layer.key.bias, layer.value.bias}));
+      const std::vector<torch::Tensor> q_k_v = to_heads(qkv, 3);
+      context = pack_rows(attend(q_k_v[0], q_k_v[1], q_k_v[2]), 0);
+      residual = hidden;
+    } else {
+      const torch::Tensor kv = at::linear(hidden, torch::cat({layer.key.weight, layer.value.weight}),
+                                          torch::cat({layer.key.bias, layer.value.bias}));
+      const std::vector<torch::Tensor> k_v = to_heads(kv, 2);
+      residual = hidden.index_select(0, first_rows);  // [batch, h]
+      const torch::Tensor query =
+          Linear(residual, scaled_query(layer.query)).view({batch, 1, heads, head_dim}).transpose(1, 2);
+      context = attend(query, k_v[0], k_v[1]);
+    }
     torch::Tensor attention = Dropout(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
-    hidden = Norm(AddResidual(attention, hidden), layer.attention_norm, c.layer_norm_eps);
+    hidden = Norm(AddResidual(attention, residual), layer.attention_norm, c.layer_norm_eps);
     const torch::Tensor intermediate = at::gelu(Linear(hidden, layer.intermediate));
     torch::Tensor output = Dropout(Linear(intermediate, layer.output), c.hidden_dropout_prob, training);
     hidden = Norm(AddResidual(output, hidden), layer.output_norm, c.layer_norm_eps);
   }
 
-  const torch::Tensor first = hidden.index_select(0, first_rows);  // [batch, h]
+  // [batch, h]: the last layer already left only the first tokens.
+  const torch::Tensor first = layer_count > 0 ? hidden : hidden.index_select(0, first_rows);
   const torch::Tensor pooled = at::tanh(Linear(first, L.pooler));
   const torch::Tensor logits = Linear(Dropout(pooled, c.EffectiveClassifierDropout(), training), L.classifier);
   return logits.scalar_type() == torch::kFloat ? logits : logits.to(torch::kFloat);

@@ -4,7 +4,8 @@
 // and save by name. The encoder runs on packed (unpadded) tokens: linear layers, LayerNorm and
 // GELU see only real tokens (plus filler rows up to a multiple of 64, a row count oneDNN's AMX
 // matmul handles at full speed), attention alone sees the padded [batch, heads, len, len] layout.
-// The result equals Hugging Face's padded computation for every real token.
+// The last layer computes only each sequence's first token, the one its pooler reads. The logits
+// and gradients equal Hugging Face's padded computation.
 #include <torch/torch.h>
 
 #include "common/model/bert_config.h"
