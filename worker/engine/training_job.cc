@@ -38,8 +38,8 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
     : spec_(std::move(spec)), options_(std::move(options)) {
   communicator_ = options_.communicator ? options_.communicator : &single_process_;
   if (spec_.threads > 0) torch::set_num_threads(static_cast<int>(spec_.threads));
-  // Dropout draws from the default generator; ranks differ so their dropout masks do too.
-  torch::manual_seed(static_cast<uint64_t>(spec_.seed) + static_cast<uint64_t>(communicator_->rank()));
+  // No seeding here: the trainer seeds the default generator (dropout's) from (seed, rank, step)
+  // before every step, and model initialisation draws from generators of its own.
 
   ModelSourceOptions sources;
   sources.search_root = options_.data_root;
