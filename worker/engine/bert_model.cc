@@ -57,6 +57,16 @@ bool EndsWith(const std::string& text, const std::string& suffix) {
 
 torch::Tensor Linear(const torch::Tensor& x, const Affine& a) { return at::linear(x, a.weight, a.bias); }
 
+// Several projections of one input as one matmul: [tokens, sum of their output sizes].
+torch::Tensor FusedLinear(const torch::Tensor& x, std::initializer_list<Affine> parts) {
+  std::vector<torch::Tensor> weights, biases;
+  for (const Affine& a : parts) {
+    weights.push_back(a.weight);
+    biases.push_back(a.bias);
+  }
+  return at::linear(x, torch::cat(weights), torch::cat(biases));
+}
+
 torch::Tensor Norm(const torch::Tensor& x, const Affine& a, double eps) {
   return at::layer_norm(x, {a.weight.size(0)}, a.weight, a.bias, eps);
 }
@@ -264,12 +274,13 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   const double attention_dropout = c.attention_probs_dropout_prob;
 
-  // Q/K/V as one product; 1/sqrt(head_dim) folded into the query weights.
+  // 1/sqrt(head_dim) folded into the query weights.
   auto scaled_query = [&](const Affine& query) { return Affine{query.weight * scale, query.bias * scale}; };
   // [tokens, parts * h] projections in the padded [parts, batch, heads, seq, head_dim] layout, as
   // parts tensors. unbind, not select: its backward is one stack, where each select's backward
   // would build a zero tensor the size of all of them.
-  auto to_heads = [&](torch::Tensor projected, int64_t parts) {
+  auto to_heads = [&](torch::Tensor projected) {
+    const int64_t parts = projected.size(1) / h;
     if (packed) {
       projected = torch::zeros({total + filler, parts * h}, projected.options())
                       .index_copy_(0, index, projected)
@@ -295,16 +306,12 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     const auto& layer = L.layers[i];
     torch::Tensor context, residual;
     if (i + 1 < layer_count) {
-      const Affine query = scaled_query(layer.query);
-      const torch::Tensor qkv = at::linear(hidden, torch::cat({query.weight, layer.key.weight, layer.value.weight}),
-                                           torch::cat({query.bias, layer.key.bias, layer.value.bias}));
-      const std::vector<torch::Tensor> q_k_v = to_heads(qkv, 3);
+      const std::vector<torch::Tensor> q_k_v =
+          to_heads(FusedLinear(hidden, {scaled_query(layer.query), layer.key, layer.value}));
       context = pack_rows(attend(q_k_v[0], q_k_v[1], q_k_v[2]), 0);
       residual = hidden;
     } else {
-      const torch::Tensor kv = at::linear(hidden, torch::cat({layer.key.weight, layer.value.weight}),
-                                          torch::cat({layer.key.bias, layer.value.bias}));
-      const std::vector<torch::Tensor> k_v = to_heads(kv, 2);
+      const std::vector<torch::Tensor> k_v = to_heads(FusedLinear(hidden, {layer.key, layer.value}));
       residual = hidden.index_select(0, first_rows);  // [batch, h]
       const torch::Tensor query =
           Linear(residual, scaled_query(layer.query)).view({batch, 1, heads, head_dim}).transpose(1, 2);
