@@ -26,8 +26,8 @@ struct PaddedBatch {
   int64_t real_tokens = 0;          // sum of attention_mask
 };
 
-// Deterministic permutation of [0, n) for (seed, epoch): a portable Fisher-Yates over a
-// splitmix64-seeded mt19937_64, identical on every platform and compiler.
+// The permutation of [0, n) that Hugging Face Trainer uses for epoch `epoch` of a run with this
+// seed (torch.randperm(n) from a generator seeded with seed + epoch), on every platform.
 std::vector<int64_t> EpochPermutation(int64_t n, uint64_t seed, int64_t epoch);
 
 struct BatchPlanOptions {

@@ -44,11 +44,13 @@ TEST(EpochPermutationTest, IsAPermutationFixedBySeedAndEpoch) {
 }
 
 // Pins the exact order: a change here changes every run's data order, so it must be deliberate.
-// Only mt19937_64 (fully specified by the standard) and integer arithmetic feed it; a pure-Python
-// mt19937_64 + splitmix64 + multiply-high Fisher-Yates gave these same two orders.
+// These are torch.randperm(10, generator=torch.Generator().manual_seed(seed + epoch)), Hugging Face
+// Trainer's epoch order; tests/python/test_trainer_hf_parity.py checks MRPC-sized orders against
+// Trainer itself. The generator keeps the seed's low 32 bits, as torch's does.
 TEST(EpochPermutationTest, OrderIsPinned) {
-  EXPECT_EQ(EpochPermutation(10, 42, 0), (std::vector<int64_t>{9, 8, 4, 0, 2, 1, 3, 6, 5, 7}));
-  EXPECT_EQ(EpochPermutation(10, 7, 3), (std::vector<int64_t>{0, 2, 4, 8, 1, 9, 3, 7, 6, 5}));
+  EXPECT_EQ(EpochPermutation(10, 42, 0), (std::vector<int64_t>{2, 6, 1, 8, 4, 5, 0, 9, 3, 7}));
+  EXPECT_EQ(EpochPermutation(10, 7, 3), (std::vector<int64_t>{7, 4, 6, 1, 3, 5, 9, 8, 2, 0}));
+  EXPECT_EQ(EpochPermutation(10, (uint64_t{1} << 32) + 5, 0), EpochPermutation(10, 5, 0));
 }
 
 TEST(EpochPermutationTest, AllOrdersOfThreeAreEquallyLikely) {

@@ -126,14 +126,26 @@ TEST(BertModel, InitWeightsFollowsHuggingFace) {
   const torch::Tensor w = p["bert.encoder.layer.0.intermediate.dense.weight"];
   EXPECT_NEAR(w.std().item<double>(), 0.5, 0.05);
   EXPECT_NEAR(w.mean().item<double>(), 0.0, 0.05);
-  // Deterministic per seed; different seeds differ; each parameter has its own stream.
+  // Deterministic per seed; different seeds differ.
   BertForSequenceClassification again(config);
   again->InitWeights(3);
   ExpectSameParameters(model, again);
   again->InitWeights(4);
   EXPECT_FALSE(torch::equal(again->named_parameters()["classifier.weight"], p["classifier.weight"]));
-  again->InitWeights(3, {"classifier.weight"});
-  EXPECT_TRUE(torch::equal(again->named_parameters()["classifier.weight"], p["classifier.weight"]));
+  // A fresh head alone takes the first draws of a generator seeded with the seed, as
+  // `transformers` does after set_seed(seed) (tests/python/test_trainer_hf_parity.py checks that
+  // side); the pooler, listed first here, draws before the classifier as in Hugging Face's module
+  // order, whatever order the names come in.
+  again->InitWeights(3, {"classifier.weight", "classifier.bias"});
+  at::Generator generator = at::detail::createCPUGenerator(3);
+  const torch::Tensor first_draws = torch::empty({3, 32}).normal_(0.0, 0.5, generator);
+  EXPECT_TRUE(torch::equal(again->named_parameters()["classifier.weight"], first_draws));
+  again->InitWeights(3, {"classifier.weight", "bert.pooler.dense.weight"});
+  generator = at::detail::createCPUGenerator(3);
+  const torch::Tensor pooler = torch::empty({32, 32}).normal_(0.0, 0.5, generator);
+  const torch::Tensor classifier = torch::empty({3, 32}).normal_(0.0, 0.5, generator);
+  EXPECT_TRUE(torch::equal(again->named_parameters()["bert.pooler.dense.weight"], pooler));
+  EXPECT_TRUE(torch::equal(again->named_parameters()["classifier.weight"], classifier));
   EXPECT_THROW(again->InitWeights(3, {"no.such.weight"}), Error);
 }
 

@@ -1,12 +1,15 @@
 """bertfleet's trainer takes the same optimizer steps as Hugging Face `Trainer`.
 
-With dropout off, fp32 and the examples in the same order (Trainer replays bertfleet's epoch order
-through its sampler), the two trainers see identical batches, so everything else that shapes a
-step has to agree for the weights to match: loss normalisation, AdamW's parameter groups and
-weight decay, the linear schedule with warmup, gradient clipping and the epoch boundary.
+Both start from a headless checkpoint (a bare BertModel) with the same seed, so each draws a fresh
+classifier head, and each shuffles the training set its own way: bertfleet's seed semantics are
+Hugging Face's (the head from a generator seeded with `seed`, as after run_glue's set_seed; epoch k
+in torch.randperm order from seed + k, as Trainer's sampler), so with dropout off and fp32 the two
+see identical weights and batches. Everything else that shapes a step then has to agree for the
+weights to match: loss normalisation, AdamW's parameter groups and weight decay, the linear
+schedule with warmup, gradient clipping and the epoch boundary.
 
 Also runnable by hand on a real model to study a training trajectory, e.g.
-    BERTFLEET_PARITY_MODEL=<dir with a classifier head> .venv/bin/python -m pytest \\
+    BERTFLEET_PARITY_MODEL=<model dir> .venv/bin/python -m pytest \\
         tests/python/test_trainer_hf_parity.py -s
 """
 import csv
@@ -61,36 +64,22 @@ def bertfleet_run(worker_binary, job, output):
     return losses, load_file(str(output / "model.safetensors"))
 
 
-def epoch_orders(worker_binary, data, seed, epochs):
-    orders = []
-    for epoch in range(epochs):
-        out = subprocess.run([str(worker_binary), "data", "--source", str(data), "--split", "train",
-                              "--epoch-order", f"{seed}:{epoch}"], capture_output=True, text=True, check=True)
-        orders.append([int(line) for line in out.stdout.split()])
-    return orders
+def headless_copy(model_dir: pathlib.Path, target: pathlib.Path) -> pathlib.Path:
+    """The model's encoder and pooler without its classifier, as `transformers` saves a BertModel."""
+    import shutil
+
+    from transformers import AutoModel
+
+    AutoModel.from_pretrained(model_dir).save_pretrained(target, safe_serialization=True)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (model_dir / name).exists():
+            shutil.copy(model_dir / name, target / name)
+    return target
 
 
-def hf_run(model_dir, data, orders, learning_rate, output):
+def hf_run(model_dir, data, epochs, learning_rate, output):
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainerCallback, TrainingArguments)
-
-    class ReplaySampler(torch.utils.data.Sampler):
-        """bertfleet's order for epoch k on the k-th pass."""
-
-        def __init__(self):
-            self.passes = 0
-
-        def __len__(self):
-            return len(orders[0])
-
-        def __iter__(self):
-            order = orders[self.passes]
-            self.passes += 1
-            return iter(order)
-
-    class ReplayTrainer(Trainer):
-        def _get_train_sampler(self):
-            return ReplaySampler()
+                              TrainerCallback, TrainingArguments, set_seed)
 
     class StepLosses(TrainerCallback):
         def __init__(self):
@@ -108,32 +97,33 @@ def hf_run(model_dir, data, orders, learning_rate, output):
     train = [{"input_ids": encoded["input_ids"][i], "token_type_ids": encoded["token_type_ids"][i],
               "attention_mask": encoded["attention_mask"][i], "labels": int(r["label"])}
              for i, r in enumerate(rows)]
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, hidden_dropout_prob=0.0,
+    set_seed(11)  # before loading, as run_glue does: the fresh head's draws come from this seed
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=2, hidden_dropout_prob=0.0,
                                                                attention_probs_dropout_prob=0.0)
     args = TrainingArguments(output_dir=str(output), learning_rate=learning_rate, weight_decay=0.1,
-                             warmup_ratio=0.1, max_grad_norm=1.0, num_train_epochs=len(orders),
+                             warmup_ratio=0.1, max_grad_norm=1.0, num_train_epochs=epochs,
                              per_device_train_batch_size=16, eval_strategy="no", save_strategy="no",
                              logging_steps=1, seed=11, use_cpu=True, report_to=[], disable_tqdm=True,
                              dataloader_num_workers=0)
     losses = StepLosses()
-    trainer = ReplayTrainer(model=model, args=args, train_dataset=train,
+    trainer = Trainer(model=model, args=args, train_dataset=train,
                             data_collator=DataCollatorWithPadding(tokenizer), callbacks=[losses])
     trainer.train()
     return losses.losses, {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()}
 
 
 def test_same_steps_as_hf_trainer(tmp_path, worker_binary, shared_data, tiny_model_dir):
-    model_dir = pathlib.Path(os.environ.get("BERTFLEET_PARITY_MODEL", tiny_model_dir))
+    source = pathlib.Path(os.environ.get("BERTFLEET_PARITY_MODEL", tiny_model_dir))
     learning_rate = float(os.environ.get("BERTFLEET_PARITY_LR", "1e-3"))
     rows = int(os.environ.get("BERTFLEET_PARITY_ROWS", TRAIN_ROWS))
     epochs = int(os.environ.get("BERTFLEET_PARITY_EPOCHS", EPOCHS))
+    model_dir = headless_copy(source, tmp_path / "headless")
     data = write_subset(shared_data / "mrpc", tmp_path / "data", rows)
     job = tmp_path / "job.yaml"
     job.write_text(SPEC.format(model=model_dir, data=data, learning_rate=learning_rate, epochs=epochs))
 
     ours_losses, ours = bertfleet_run(worker_binary, job, tmp_path / "bertfleet")
-    orders = epoch_orders(worker_binary, data, seed=11, epochs=epochs)
-    hf_losses, theirs = hf_run(model_dir, data, orders, learning_rate, tmp_path / "hf")
+    hf_losses, theirs = hf_run(model_dir, data, epochs, learning_rate, tmp_path / "hf")
 
     steps = epochs * -(-rows // 16)
     assert len(ours_losses) == len(hf_losses) == steps
@@ -151,3 +141,27 @@ def test_same_steps_as_hf_trainer(tmp_path, worker_binary, shared_data, tiny_mod
         np.testing.assert_allclose(ours[key], value, rtol=1e-4, atol=2e-5, err_msg=name)
         compared += 1
     assert compared >= len(ours) - 1, f"compared only {compared} of {len(ours)} tensors"
+
+
+def test_epoch_order_is_trainers(tmp_path, worker_binary, shared_data, tiny_model_dir):
+    """`bertfleet-worker data --epoch-order SEED:EPOCH` lists MRPC's training rows in the order
+    Trainer(seed=SEED) feeds them in that epoch, read from Trainer's own data loader."""
+    from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+
+    data = shared_data / "mrpc"
+    rows = sum(1 for _ in (data / "train.tsv").open(encoding="utf-8")) - 1
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir)
+    dataset = [{"input_ids": [101, 102], "labels": 0}] * rows
+    for seed in (42, 7):
+        args = TrainingArguments(output_dir=str(tmp_path / f"hf-{seed}"), seed=seed, use_cpu=True, report_to=[],
+                                 per_device_train_batch_size=16)
+        loader = Trainer(model=model, args=args, train_dataset=dataset).get_train_dataloader()
+        sampler = loader.batch_sampler.sampler
+        for epoch in (0, 1):
+            sampler.set_epoch(epoch)
+            expected = [int(i) for i in sampler]
+            out = subprocess.run([str(worker_binary), "data", "--source", str(data), "--split", "train",
+                                  "--epoch-order", f"{seed}:{epoch}"], capture_output=True, text=True, check=True)
+            ours = [int(line) for line in out.stdout.split()]
+            assert len(ours) == rows
+            assert ours == expected, f"seed {seed} epoch {epoch}: first rows {ours[:8]} vs Trainer's {expected[:8]}"

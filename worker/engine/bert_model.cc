@@ -1,6 +1,7 @@
 #include "worker/engine/bert_model.h"
 
 #include <cmath>
+#include <set>
 
 #include "common/util/error.h"
 #include "worker/engine/attention_softmax.h"
@@ -32,22 +33,6 @@ Affine RegisterAffine(torch::nn::Module& parent, const std::string& name, std::v
   a.weight = Param(m, "weight", std::move(weight_shape));
   a.bias = Param(m, "bias", {bias_size});
   return a;
-}
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-uint64_t Fnv1a(const std::string& text) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
 }
 
 bool EndsWith(const std::string& text, const std::string& suffix) {
@@ -155,22 +140,28 @@ void BertForSequenceClassificationImpl::InitWeights(uint64_t seed) {
 void BertForSequenceClassificationImpl::InitWeights(uint64_t seed, const std::vector<std::string>& names) {
   torch::NoGradGuard no_grad;
   auto parameters = named_parameters();
+  std::set<std::string> wanted;
   for (const auto& name : names) {
-    torch::Tensor* p = parameters.find(name);
-    if (p == nullptr) throw Error("InitWeights: the model has no parameter '" + name + "'");
+    if (parameters.find(name) == nullptr) throw Error("InitWeights: the model has no parameter '" + name + "'");
+    wanted.insert(name);
+  }
+  at::Generator generator = at::detail::createCPUGenerator(seed);
+  for (auto& item : parameters) {
+    const std::string& name = item.key();
+    if (wanted.count(name) == 0) continue;
+    torch::Tensor& p = item.value();
     if (EndsWith(name, "LayerNorm.weight")) {
-      p->fill_(1.0);
+      p.fill_(1.0);
     } else if (EndsWith(name, ".bias")) {
-      p->zero_();
+      p.zero_();
     } else {
-      at::Generator generator = at::detail::createCPUGenerator(SplitMix64(seed ^ Fnv1a(name)));
-      if (p->is_cpu()) {
-        p->normal_(0.0, config_.initializer_range, generator);
+      if (p.is_cpu()) {
+        p.normal_(0.0, config_.initializer_range, generator);
       } else {  // a CPU generator fills CPU tensors only; same values on any device
-        p->copy_(torch::empty(p->sizes(), p->options().device(torch::kCPU)).normal_(0.0, config_.initializer_range, generator));
+        p.copy_(torch::empty(p.sizes(), p.options().device(torch::kCPU)).normal_(0.0, config_.initializer_range, generator));
       }
       if (name == "bert.embeddings.word_embeddings.weight" && config_.pad_token_id >= 0) {
-        p->select(0, config_.pad_token_id).zero_();
+        p.select(0, config_.pad_token_id).zero_();
       }
     }
   }

@@ -28,10 +28,12 @@ class BertForSequenceClassificationImpl : public torch::nn::Module {
 
   // Hugging Face initialisation: normal(0, initializer_range) for linear/embedding weights,
   // zero biases (and the padding embedding row), LayerNorm weight 1 / bias 0.
-  // Each parameter draws from its own generator seeded by (seed, parameter name), so a
-  // parameter's initial value does not depend on the model's other parameters.
+  // The weights draw, in the model's parameter order, from one CPU generator seeded with `seed`:
+  // the draws `transformers` makes after `set_seed(seed)` when it initialises the same parameters
+  // (run_glue sets the seed before loading, so a fresh classifier head equals Hugging Face's).
   void InitWeights(uint64_t seed);
-  // Initialises only the named parameters (Hugging Face names); throws Error on an unknown name.
+  // Initialises only the named parameters (Hugging Face names, any order), drawing as above for
+  // just those; throws Error on an unknown name.
   void InitWeights(uint64_t seed, const std::vector<std::string>& names);
 
   // Packing (running linear layers, LayerNorm and GELU on real tokens only) is on by default;
