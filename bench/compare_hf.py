@@ -60,6 +60,9 @@ def main():
     parser.add_argument("--hf-python", default=sys.executable, help="python with transformers (and its torch)")
     parser.add_argument("--worker", default=str(ROOT / "build" / "worker" / "bertfleet-worker"))
     parser.add_argument("--only", choices=["both", "bertfleet", "hf"], default="both")
+    parser.add_argument("--hf-dropout-seed", type=int, default=None,
+                        help="OFFSET: Hugging Face's dropout masks from torch.manual_seed(seed + OFFSET) at the start "
+                             "of training; its epoch order and head stay those of the seed")
     parser.add_argument("--results-json", help="also write every run's epochs, wall time and peak RSS here")
     args = parser.parse_args()
     model = args.model_dir or str(minilm_dir())
@@ -80,6 +83,8 @@ def main():
                 for o in overrides:
                     if not o.startswith(("model=", "data=", "save_strategy=", "load_best_model_at_end=")):
                         command += ["--set", o]
+                if args.hf_dropout_seed is not None:
+                    command += ["--dropout-seed", str(int(seed) + args.hf_dropout_seed)]
                 results["hf"].append(run(command, env={**os.environ, "HF_HUB_OFFLINE": "1"}))
 
     sides = [s for s in ("bertfleet", "hf") if results[s]]

@@ -43,6 +43,18 @@ class EpochTimer(TrainerCallback):
         self.seconds.append(time.perf_counter() - self.start)
 
 
+class ReseedDropout(TrainerCallback):
+    """Reseeds torch's global generator as training starts. Trainer's epoch order (its sampler has
+    its own generator) and the fresh head (drawn at load time) stay the same; the dropout masks,
+    drawn from the global generator during training, change: a measure of dropout's own noise."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        torch.manual_seed(self.seed)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--job", required=True)
@@ -50,6 +62,8 @@ def main():
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--dropout-seed", type=int, default=None,
+                        help="reseed torch's generator when training starts (other dropout masks only)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None,
                         help="where to train (default: the job spec's `device`, else cpu)")
     args = parser.parse_args()
@@ -104,7 +118,8 @@ def main():
                                       **{k: spec[k] for k in keys if k in spec and k in known})
     timer = EpochTimer(cuda=device == "cuda")
     trainer = Trainer(model=model, args=training_args, train_dataset=train, eval_dataset=validation,
-                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics, callbacks=[timer])
+                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics,
+                      callbacks=[timer] + ([ReseedDropout(args.dropout_seed)] if args.dropout_seed is not None else []))
     trainer.train()
     evals = [h for h in trainer.state.log_history if "eval_accuracy" in h]
     losses = [h for h in trainer.state.log_history if "loss" in h and "eval_loss" not in h]

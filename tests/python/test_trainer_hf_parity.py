@@ -107,7 +107,7 @@ def hf_run(model_dir, data, epochs, learning_rate, output):
                              dataloader_num_workers=0)
     losses = StepLosses()
     trainer = Trainer(model=model, args=args, train_dataset=train,
-                            data_collator=DataCollatorWithPadding(tokenizer), callbacks=[losses])
+                      data_collator=DataCollatorWithPadding(tokenizer), callbacks=[losses])
     trainer.train()
     return losses.losses, {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()}
 
