@@ -45,8 +45,6 @@ def minilm_dir() -> pathlib.Path:
 def make_tiny_model(directory: pathlib.Path, tokenizer_dir: pathlib.Path, seed: int = 0, **config) -> pathlib.Path:
     """A small random BertForSequenceClassification saved by transformers, with the
     bert-base-uncased tokenizer files (so real MRPC text tokenizes into its vocabulary)."""
-    import shutil
-
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
@@ -56,10 +54,17 @@ def make_tiny_model(directory: pathlib.Path, tokenizer_dir: pathlib.Path, seed: 
     torch.manual_seed(seed)
     model = BertForSequenceClassification(BertConfig(**settings))
     model.save_pretrained(directory, safe_serialization=True)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
-        if (tokenizer_dir / name).exists():
-            shutil.copy(tokenizer_dir / name, directory / name)
+    copy_tokenizer_files(tokenizer_dir, directory)
     return directory
+
+
+def copy_tokenizer_files(source: pathlib.Path, target: pathlib.Path) -> None:
+    """The tokenizer files of a Hugging Face model directory that `source` has, copied to `target`."""
+    import shutil
+
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (source / name).exists():
+            shutil.copy(source / name, target / name)
 
 
 @pytest.fixture(scope="session")

@@ -66,14 +66,12 @@ def bertfleet_run(worker_binary, job, output):
 
 def headless_copy(model_dir: pathlib.Path, target: pathlib.Path) -> pathlib.Path:
     """The model's encoder and pooler without its classifier, as `transformers` saves a BertModel."""
-    import shutil
-
     from transformers import AutoModel
 
+    from conftest import copy_tokenizer_files
+
     AutoModel.from_pretrained(model_dir).save_pretrained(target, safe_serialization=True)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (model_dir / name).exists():
-            shutil.copy(model_dir / name, target / name)
+    copy_tokenizer_files(model_dir, target)
     return target
 
 
