@@ -12,7 +12,8 @@
 #include "common/util/file_io.h"
 #include "worker/engine/attention_softmax.h"
 #include "worker/engine/bert_model.h"
-#include "worker/engine/fast_dropout.h"
+#include "worker/engine/dropout.h"
+#include "worker/engine/torch_dropout_draws.h"
 #include "worker/engine/pretrained.h"
 #include "worker/engine/safetensors_io.h"
 #include "worker/engine/torch_compat.h"
@@ -174,6 +175,9 @@ TEST(BertModel, ForwardShapesEvalDeterminismAndTrainDropout) {
   EXPECT_TRUE(torch::equal(quiet->forward(in), quiet->forward(in)));
 }
 
+// The bytes of the default CPU generator's state: equal when two sequences of draws left it alike.
+torch::Tensor CpuGeneratorState() { return at::detail::getDefaultCPUGenerator().get_state(); }
+
 // Logits and every parameter's gradient of sum(logits^2), with packing on or off.
 std::pair<torch::Tensor, std::vector<torch::Tensor>> LogitsAndGradients(BertForSequenceClassification& model,
                                                                        const ModelInputs& in, bool packing) {
@@ -208,6 +212,22 @@ TEST(BertModel, PackedEqualsPaddedForwardAndBackward) {
   const torch::Tensor l1 = model->forward(left);
   model->set_packing(false);
   EXPECT_TRUE(torch::allclose(model->forward(left), l1, 1e-5, 1e-6));
+
+  // In training the packed rows take their dropout masks from masks drawn over the padded
+  // tensors, as Hugging Face's modules draw them: with the same seed, packed and padded give the
+  // same logits and gradients and leave the generator in the same state.
+  model->train();
+  torch::manual_seed(4);
+  const auto packed_train = LogitsAndGradients(model, in, /*packing=*/true);
+  const torch::Tensor packed_state = CpuGeneratorState();
+  torch::manual_seed(4);
+  const auto padded_train = LogitsAndGradients(model, in, /*packing=*/false);
+  EXPECT_TRUE(torch::equal(CpuGeneratorState(), packed_state));
+  EXPECT_FALSE(torch::allclose(packed_train.first, packed.first, 1e-3, 1e-3)) << "dropout should be active";
+  EXPECT_TRUE(torch::allclose(packed_train.first, padded_train.first, 1e-5, 1e-6));
+  for (size_t i = 0; i < packed_train.second.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(packed_train.second[i], padded_train.second[i], 1e-4, 1e-6)) << i;
+  }
 }
 
 TEST(BertModel, PackedRowCountsRoundedUpToSixtyFourEqualPadded) {
@@ -267,31 +287,59 @@ TEST(BertModel, AutocastBf16IsCloseToFp32) {
   EXPECT_TRUE(model->named_parameters()["bert.encoder.layer.0.attention.self.query.weight"].grad().defined());
 }
 
-TEST(FastDropout, DistributionScalingBackwardAndReproducibility) {
-  const torch::Tensor x = torch::rand({1000, 999}) + 0.5;  // odd sizes exercise the tail
-  torch::manual_seed(1);
-  torch::Tensor xg = x.clone().requires_grad_(true);
-  const torch::Tensor y = FastDropout(xg, 0.1);
-  const torch::Tensor kept = y.ne(0);
-  EXPECT_NEAR(1.0 - kept.to(torch::kFloat).mean().item<double>(), 0.1, 0.002);
-  EXPECT_TRUE(torch::allclose(y.masked_select(kept), x.masked_select(kept) / 0.9, 1e-6, 1e-6));
-  const torch::Tensor g = torch::randn_like(x);
-  y.backward(g);
-  EXPECT_TRUE(torch::allclose(xg.grad(), torch::where(kept, g / 0.9, torch::zeros_like(g)), 1e-6, 1e-6));
-  torch::manual_seed(1);
-  EXPECT_TRUE(torch::equal(FastDropout(x, 0.1), y.detach()));
-  EXPECT_FALSE(torch::equal(FastDropout(x, 0.1), y.detach()));  // the generator advanced
-  const int previous_threads = torch::get_num_threads();
-  torch::set_num_threads(1);
-  torch::manual_seed(1);
-  EXPECT_TRUE(torch::equal(FastDropout(x, 0.1), y.detach()));  // independent of the thread count
-  torch::set_num_threads(previous_threads);
-  // Independent masks for neighbouring elements: rows are not copies of each other.
-  EXPECT_FALSE(torch::equal(kept[0], kept[1]));
-  const torch::Tensor b = FastDropout(x.to(torch::kBFloat16), 0.5);
-  EXPECT_EQ(b.scalar_type(), torch::kBFloat16);
-  EXPECT_NEAR(b.eq(0).to(torch::kFloat).mean().item<double>(), 0.5, 0.005);
-  EXPECT_TRUE(torch::equal(FastDropout(x, 0.0), x));
+TEST(TorchDropoutDraws, SameBitsAndGeneratorStateAsBernoulli) {
+  if (!DropoutDrawsMatchThisTorch()) GTEST_SKIP() << "this LibTorch's CPU bernoulli_ uses MKL's generator";
+  // Several calls, so draws start part-way through MT19937's 624-word blocks and span several.
+  for (const double p : {0.1, 0.3, 0.5}) {
+    torch::manual_seed(5);
+    std::vector<torch::Tensor> expected;
+    for (const int64_t n : {3, 1000, 311, 20000}) {
+      expected.push_back(torch::empty({n}, torch::kFloat).bernoulli_(1.0 - p).to(torch::kByte));
+    }
+    const torch::Tensor expected_state = CpuGeneratorState();
+    torch::manual_seed(5);
+    for (const torch::Tensor& e : expected) {
+      EXPECT_TRUE(torch::equal(DrawDropoutKeepMask(e.numel(), p), e)) << "p " << p << ", " << e.numel() << " elements";
+    }
+    EXPECT_TRUE(torch::equal(CpuGeneratorState(), expected_state)) << "p " << p;
+  }
+  torch::manual_seed(8);
+  torch::empty({}, torch::kLong).random_();  // what a DataLoader iterator draws
+  const torch::Tensor expected_state = CpuGeneratorState();
+  torch::manual_seed(8);
+  DrawLikeDataLoaderIterator();
+  EXPECT_TRUE(torch::equal(CpuGeneratorState(), expected_state));
+}
+
+TEST(Dropout, SameValuesAndGradientsAsTorchDropout) {
+  // bf16 keeps torch's scale rounded to bf16: 1/0.9 becomes 1.109375.
+  EXPECT_EQ(DropoutScale(0.1, torch::kBFloat16), 1.109375f);
+  EXPECT_EQ(DropoutScale(0.1, torch::kFloat), static_cast<float>(1.0 / 0.9));
+  for (const auto type : {torch::kFloat, torch::kBFloat16}) {
+    const torch::Tensor x = (torch::rand({1000, 999}) + 0.5).to(type);  // odd sizes exercise the tails
+    const torch::Tensor g = torch::randn({1000, 999}).to(type);
+    torch::Tensor ours_input = x.clone().requires_grad_(true);
+    torch::manual_seed(1);
+    const torch::Tensor ours = Dropout(ours_input, 0.1);
+    ours.backward(g);
+    const torch::Tensor kept = ours.ne(0);
+    EXPECT_NEAR(1.0 - kept.to(torch::kFloat).mean().item<double>(), 0.1, 0.002);
+    const float scale = DropoutScale(0.1, type);
+    EXPECT_TRUE(torch::equal(ours, torch::where(kept, x * scale, torch::zeros_like(x))));
+    EXPECT_TRUE(torch::equal(ours_input.grad(), torch::where(kept, g * scale, torch::zeros_like(g))));
+    EXPECT_FALSE(torch::equal(kept[0], kept[1]));  // rows are not copies of each other
+    EXPECT_FALSE(torch::equal(Dropout(x, 0.1), ours.detach()));  // the generator advanced
+    if (DropoutDrawsMatchThisTorch()) {
+      torch::Tensor torch_input = x.clone().requires_grad_(true);
+      torch::manual_seed(1);
+      const torch::Tensor reference = at::dropout(torch_input, 0.1, true);
+      reference.backward(g);
+      EXPECT_TRUE(torch::equal(ours, reference)) << c10::toString(type);
+      EXPECT_TRUE(torch::equal(ours_input.grad(), torch_input.grad())) << c10::toString(type);
+    }
+  }
+  const torch::Tensor x = torch::rand({7, 5});
+  EXPECT_TRUE(torch::equal(Dropout(x, 0.0), x));
 }
 
 // Reference: Hugging Face's additive mask + softmax.
@@ -309,7 +357,7 @@ TEST(MaskedSoftmaxDropout, MatchesMaskedSoftmaxAndItsGradient) {
   mask[2] = 0;  // no real key: uniform, as Hugging Face's finfo.min bias gives
   const torch::Tensor a = scores.clone().requires_grad_(true);
   const torch::Tensor b = scores.clone().requires_grad_(true);
-  const torch::Tensor fused = MaskedSoftmaxDropout(a, mask, 0.1, /*training=*/false);
+  const torch::Tensor fused = MaskedSoftmaxDropout(a, mask, torch::Tensor(), 0.1);
   const torch::Tensor reference = ReferenceSoftmax(b, mask);
   EXPECT_TRUE(torch::allclose(fused, reference, 1e-6, 1e-7)) << (fused - reference).abs().max();
   EXPECT_TRUE(torch::allclose(fused[2], torch::full({2, 5, 21}, 1.0 / 21), 1e-6, 1e-7));
@@ -320,29 +368,37 @@ TEST(MaskedSoftmaxDropout, MatchesMaskedSoftmaxAndItsGradient) {
   EXPECT_TRUE(torch::allclose(a.grad(), b.grad(), 1e-5, 1e-6)) << (a.grad() - b.grad()).abs().max();
 
   // bf16 storage, fp32 math.
-  const torch::Tensor fused16 = MaskedSoftmaxDropout(scores.to(torch::kBFloat16), mask, 0.1, false);
+  const torch::Tensor fused16 = MaskedSoftmaxDropout(scores.to(torch::kBFloat16), mask, torch::Tensor(), 0.1);
   EXPECT_EQ(fused16.scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::allclose(fused16.to(torch::kFloat), ReferenceSoftmax(scores.to(torch::kBFloat16).to(torch::kFloat), mask),
                               1e-2, 1e-3));
 }
 
-TEST(MaskedSoftmaxDropout, TrainingDropsAndScalesWithMatchingBackward) {
+TEST(MaskedSoftmaxDropout, TrainingDropsAndScalesLikeTorchDropout) {
   const torch::Tensor scores = torch::randn({4, 3, 40, 40});
-  const torch::Tensor mask = torch::ones({4, 40}, torch::kLong);
-  const torch::Tensor a = scores.clone().requires_grad_(true);
+  torch::Tensor mask = torch::ones({4, 40}, torch::kLong);
+  mask.index_put_({1, torch::indexing::Slice(30, torch::indexing::None)}, 0);
   torch::manual_seed(9);
-  const torch::Tensor out = MaskedSoftmaxDropout(a, mask, 0.2, /*training=*/true);
-  const torch::Tensor kept = out.ne(0);
-  EXPECT_NEAR(1.0 - kept.to(torch::kFloat).mean().item<double>(), 0.2, 0.01);
+  const torch::Tensor keep = DrawDropoutKeepMask(scores.numel(), 0.2).view(scores.sizes());
+  const torch::Tensor a = scores.clone().requires_grad_(true);
+  const torch::Tensor out = MaskedSoftmaxDropout(a, mask, keep, 0.2);
+  EXPECT_NEAR(1.0 - keep.to(torch::kFloat).mean().item<double>(), 0.2, 0.01);
+  // The reference is Hugging Face's: softmax with the additive mask, then torch's dropout drawing
+  // from the same generator state.
   const torch::Tensor b = scores.clone().requires_grad_(true);
-  const torch::Tensor reference = torch::where(kept, ReferenceSoftmax(b, mask) / 0.8, torch::zeros_like(out));
-  EXPECT_TRUE(torch::allclose(out, reference, 1e-6, 1e-7));
+  torch::manual_seed(9);
+  const torch::Tensor reference = DropoutDrawsMatchThisTorch()
+                                      ? at::dropout(ReferenceSoftmax(b, mask), 0.2, true)
+                                      : ReferenceSoftmax(b, mask) * keep * DropoutScale(0.2, torch::kFloat);
+  EXPECT_TRUE(torch::equal(out.ne(0), keep.to(torch::kBool) & mask.ne(0).view({4, 1, 1, 40})));
+  EXPECT_TRUE(torch::allclose(out, reference, 1e-6, 1e-7)) << (out - reference).abs().max();
   const torch::Tensor g = torch::randn_like(scores);
   out.backward(g);
   reference.backward(g);
   EXPECT_TRUE(torch::allclose(a.grad(), b.grad(), 1e-5, 1e-6)) << (a.grad() - b.grad()).abs().max();
-  torch::manual_seed(9);
-  EXPECT_TRUE(torch::equal(MaskedSoftmaxDropout(scores, mask, 0.2, true), out.detach()));
+  // A mask for the first query of each row only, as the last layer uses.
+  const torch::Tensor first = MaskedSoftmaxDropout(scores.narrow(2, 0, 1), mask, keep.narrow(2, 0, 1), 0.2);
+  EXPECT_TRUE(torch::allclose(first, out.detach().narrow(2, 0, 1), 1e-6, 1e-7));
 }
 
 TEST(BertModel, InputErrors) {

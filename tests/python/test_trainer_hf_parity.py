@@ -1,10 +1,12 @@
-"""bertfleet's trainer takes the same optimizer steps as Hugging Face `Trainer`.
+"""bertfleet's trainer takes the same optimizer steps as Hugging Face `Trainer`, dropout included.
 
 Both start from a headless checkpoint (a bare BertModel) with the same seed, so each draws a fresh
-classifier head, and each shuffles the training set its own way: bertfleet's seed semantics are
-Hugging Face's (the head from a generator seeded with `seed`, as after run_glue's set_seed; epoch k
-in torch.randperm order from seed + k, as Trainer's sampler), so with dropout off and fp32 the two
-see identical weights and batches. Everything else that shapes a step then has to agree for the
+classifier head, and each shuffles the training set and draws dropout masks its own way:
+bertfleet's seed semantics are Hugging Face's (the head from a generator seeded with `seed`, as
+after run_glue's set_seed; epoch k in torch.randperm order from seed + k, as Trainer's sampler;
+dropout masks drawn as torch's CPU dropout draws them from the generator Trainer seeds, with the
+draws of each epoch's and each evaluation's DataLoader in between), so in fp32 the two see
+identical weights, batches and masks. Everything else that shapes a step then has to agree for the
 weights to match: loss normalisation, AdamW's parameter groups and weight decay, the linear
 schedule with warmup, gradient clipping and the epoch boundary.
 
@@ -37,14 +39,14 @@ warmup_ratio: 0.1
 max_grad_norm: 1.0
 num_train_epochs: {epochs}
 per_device_train_batch_size: 16
-eval_strategy: "no"
+eval_strategy: {eval_strategy}
 save_strategy: "no"
 logging_steps: 1
 threads: 2
 seed: 11
 model_config_overrides:
-  hidden_dropout_prob: 0.0
-  attention_probs_dropout_prob: 0.0
+  hidden_dropout_prob: {dropout}
+  attention_probs_dropout_prob: {dropout}
 """
 
 
@@ -75,7 +77,7 @@ def headless_copy(model_dir: pathlib.Path, target: pathlib.Path) -> pathlib.Path
     return target
 
 
-def hf_run(model_dir, data, epochs, learning_rate, output):
+def hf_run(model_dir, data, epochs, learning_rate, output, dropout=0.0, eval_strategy="no"):
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                               TrainerCallback, TrainingArguments, set_seed)
 
@@ -88,29 +90,36 @@ def hf_run(model_dir, data, epochs, learning_rate, output):
                 self.losses.append(logs["loss"])
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    with open(data / "train.tsv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    encoded = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True,
-                        max_length=128)
-    train = [{"input_ids": encoded["input_ids"][i], "token_type_ids": encoded["token_type_ids"][i],
-              "attention_mask": encoded["attention_mask"][i], "labels": int(r["label"])}
-             for i, r in enumerate(rows)]
+
+    def encode(split):
+        with open(data / f"{split}.tsv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        encoded = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True,
+                            max_length=128)
+        return [{"input_ids": encoded["input_ids"][i], "token_type_ids": encoded["token_type_ids"][i],
+                 "attention_mask": encoded["attention_mask"][i], "labels": int(r["label"])}
+                for i, r in enumerate(rows)]
+
     set_seed(11)  # before loading, as run_glue does: the fresh head's draws come from this seed
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=2, hidden_dropout_prob=0.0,
-                                                               attention_probs_dropout_prob=0.0)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=2, hidden_dropout_prob=dropout,
+                                                               attention_probs_dropout_prob=dropout)
     args = TrainingArguments(output_dir=str(output), learning_rate=learning_rate, weight_decay=0.1,
                              warmup_ratio=0.1, max_grad_norm=1.0, num_train_epochs=epochs,
-                             per_device_train_batch_size=16, eval_strategy="no", save_strategy="no",
+                             per_device_train_batch_size=16, eval_strategy=eval_strategy, save_strategy="no",
                              logging_steps=1, seed=11, use_cpu=True, report_to=[], disable_tqdm=True,
                              dataloader_num_workers=0)
     losses = StepLosses()
-    trainer = Trainer(model=model, args=args, train_dataset=train,
+    trainer = Trainer(model=model, args=args, train_dataset=encode("train"),
+                      eval_dataset=encode("validation") if eval_strategy != "no" else None,
                       data_collator=DataCollatorWithPadding(tokenizer), callbacks=[losses])
     trainer.train()
     return losses.losses, {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()}
 
 
-def test_same_steps_as_hf_trainer(tmp_path, worker_binary, shared_data, tiny_model_dir):
+# Dropout off isolates the optimizer; dropout on (with an evaluation after each epoch, whose data
+# loader draws from the same generator) shows the masks are Hugging Face's too.
+@pytest.mark.parametrize("dropout, eval_strategy", [(0.0, "no"), (0.1, "epoch")], ids=["no-dropout", "dropout"])
+def test_same_steps_as_hf_trainer(tmp_path, worker_binary, shared_data, tiny_model_dir, dropout, eval_strategy):
     source = pathlib.Path(os.environ.get("BERTFLEET_PARITY_MODEL", tiny_model_dir))
     learning_rate = float(os.environ.get("BERTFLEET_PARITY_LR", "1e-3"))
     rows = int(os.environ.get("BERTFLEET_PARITY_ROWS", TRAIN_ROWS))
@@ -118,10 +127,11 @@ def test_same_steps_as_hf_trainer(tmp_path, worker_binary, shared_data, tiny_mod
     model_dir = headless_copy(source, tmp_path / "headless")
     data = write_subset(shared_data / "mrpc", tmp_path / "data", rows)
     job = tmp_path / "job.yaml"
-    job.write_text(SPEC.format(model=model_dir, data=data, learning_rate=learning_rate, epochs=epochs))
+    job.write_text(SPEC.format(model=model_dir, data=data, learning_rate=learning_rate, epochs=epochs, dropout=dropout,
+                               eval_strategy=eval_strategy))
 
     ours_losses, ours = bertfleet_run(worker_binary, job, tmp_path / "bertfleet")
-    hf_losses, theirs = hf_run(model_dir, data, epochs, learning_rate, tmp_path / "hf")
+    hf_losses, theirs = hf_run(model_dir, data, epochs, learning_rate, tmp_path / "hf", dropout, eval_strategy)
 
     steps = epochs * -(-rows // 16)
     assert len(ours_losses) == len(hf_losses) == steps

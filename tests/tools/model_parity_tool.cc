@@ -23,7 +23,8 @@
 #include "common/util/error.h"
 #include "worker/engine/attention_softmax.h"
 #include "worker/engine/bert_model.h"
-#include "worker/engine/fast_dropout.h"
+#include "worker/engine/dropout.h"
+#include "worker/engine/torch_dropout_draws.h"
 #include "worker/engine/pretrained.h"
 #include "worker/engine/safetensors_io.h"
 #include "worker/engine/torch_compat.h"
@@ -158,7 +159,7 @@ int Bench(const Flags& f) {
   return 0;
 }
 
-// Micro-benchmark of FastDropout vs at::dropout (forward + backward) on attention-probs-sized
+// Micro-benchmark of Dropout (torch's masks, fused) vs at::dropout (forward + backward) on attention-probs-sized
 // bf16 and hidden-sized tensors.
 int DropoutBench(const Flags& f) {
   for (auto dtype : {torch::kBFloat16, torch::kFloat}) {
@@ -168,7 +169,7 @@ int DropoutBench(const Flags& f) {
         std::vector<double> fwd, bwd;
         for (int i = 0; i < f.iters + 2; ++i) {
           auto t0 = std::chrono::steady_clock::now();
-          torch::Tensor y = fast ? FastDropout(x, 0.1) : at::dropout(x, 0.1, true);
+          torch::Tensor y = fast ? Dropout(x, 0.1) : at::dropout(x, 0.1, true);
           auto t1 = std::chrono::steady_clock::now();
           y.backward(torch::ones_like(y));
           auto t2 = std::chrono::steady_clock::now();
@@ -180,7 +181,7 @@ int DropoutBench(const Flags& f) {
         }
         std::sort(fwd.begin(), fwd.end());
         std::sort(bwd.begin(), bwd.end());
-        std::cout << (fast ? "FastDropout " : "at::dropout ") << c10::toString(dtype) << " " << c10::str(x.sizes())
+        std::cout << (fast ? "Dropout " : "at::dropout ") << c10::toString(dtype) << " " << c10::str(x.sizes())
                   << " forward_ms=" << fwd[fwd.size() / 2] << " backward_ms=" << bwd[bwd.size() / 2] << "\n";
       }
     }
@@ -200,8 +201,8 @@ int SoftmaxBench(const Flags& f) {
       std::vector<double> fwd, bwd;
       for (int i = 0; i < f.iters + 2; ++i) {
         auto t0 = std::chrono::steady_clock::now();
-        torch::Tensor y = fused ? MaskedSoftmaxDropout(x, mask, 0.1, true)
-                                : FastDropout(at::softmax(x + bias, -1), 0.1);
+        torch::Tensor y = fused ? MaskedSoftmaxDropout(x, mask, DrawDropoutKeepMask(x.numel(), 0.1).view(x.sizes()), 0.1)
+                                : Dropout(at::softmax(x + bias, -1), 0.1);
         auto t1 = std::chrono::steady_clock::now();
         y.backward(torch::ones_like(y));
         auto t2 = std::chrono::steady_clock::now();
@@ -213,7 +214,7 @@ int SoftmaxBench(const Flags& f) {
       }
       std::sort(fwd.begin(), fwd.end());
       std::sort(bwd.begin(), bwd.end());
-      std::cout << (fused ? "MaskedSoftmaxDropout " : "add+softmax+FastDropout ") << c10::toString(dtype)
+      std::cout << (fused ? "MaskedSoftmaxDropout " : "add+softmax+Dropout ") << c10::toString(dtype)
                 << " forward_ms=" << fwd[fwd.size() / 2] << " backward_ms=" << bwd[bwd.size() / 2] << "\n";
     }
   }

@@ -7,13 +7,12 @@
 #include <vector>
 
 #include "worker/engine/cpu_kernel_util.h"
-#include "worker/engine/fast_dropout.h"
+#include "worker/engine/dropout.h"
 
 namespace bertfleet {
 namespace {
 
 using kernels::Bf16ToFloat;
-using kernels::DropoutStream;
 using kernels::FloatToBf16;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -60,17 +59,17 @@ struct Shape {
 // of kLanes in fixed blocks of kLanes, so they compile to whole vectors with no scalar tail; only
 // the cheap load/store loops see the row's own length.
 
-// Rows [begin, end) of the forward pass. buf, dbuf: padded_keys floats of scratch each.
+// Rows [begin, end) of the forward pass. buf: padded_keys floats of scratch.
 template <typename S>
 BERTFLEET_ALWAYS_INLINE void ForwardRows(const typename S::T* __restrict__ scores, const uint8_t* __restrict__ key_mask,
                                          typename S::T* __restrict__ probs, typename S::T* __restrict__ dropped,
-                                         bool dropout, DropoutStream stream, Shape shape, int64_t begin, int64_t end,
-                                         float* __restrict__ buf, float* __restrict__ dbuf) {
+                                         const uint8_t* __restrict__ keep_mask, float scale, Shape shape, int64_t begin,
+                                         int64_t end, float* __restrict__ buf) {
   const int64_t n = shape.keys, padded = shape.padded_keys;
   for (int64_t row = begin; row < end; ++row) {
-    const uint8_t* __restrict__ keep = key_mask + (row / shape.rows_per_batch) * n;
+    const uint8_t* __restrict__ real = key_mask + (row / shape.rows_per_batch) * n;
     const typename S::T* __restrict__ s = scores + row * n;
-    for (int64_t j = 0; j < n; ++j) buf[j] = keep[j] ? S::Load(s[j]) : kNegInf;
+    for (int64_t j = 0; j < n; ++j) buf[j] = real[j] ? S::Load(s[j]) : kNegInf;
     for (int64_t j = n; j < padded; ++j) buf[j] = kNegInf;
     float lanes[kLanes];
     for (int l = 0; l < kLanes; ++l) lanes[l] = kNegInf;
@@ -100,16 +99,10 @@ BERTFLEET_ALWAYS_INLINE void ForwardRows(const typename S::T* __restrict__ score
     }
     typename S::T* __restrict__ y = probs + row * n;
     for (int64_t j = 0; j < n; ++j) y[j] = S::Store(buf[j]);
-    if (dropout) {
-      const auto base = static_cast<uint32_t>(row * n);
-      for (int64_t j = 0; j < padded; j += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-          const uint32_t i = base + static_cast<uint32_t>(j + l);
-          dbuf[j + l] = stream.Keep(i) ? buf[j + l] * stream.scale : 0.0f;
-        }
-      }
+    if (keep_mask != nullptr) {
+      const uint8_t* __restrict__ keep = keep_mask + row * n;
       typename S::T* __restrict__ d = dropped + row * n;
-      for (int64_t j = 0; j < n; ++j) d[j] = S::Store(dbuf[j]);
+      for (int64_t j = 0; j < n; ++j) d[j] = S::Store(keep[j] ? buf[j] * scale : 0.0f);
     }
   }
 }
@@ -117,7 +110,8 @@ BERTFLEET_ALWAYS_INLINE void ForwardRows(const typename S::T* __restrict__ score
 // grad_scores = y * (g' - sum(g' * y)), g' = dropout mask applied to grad.
 template <typename S>
 BERTFLEET_ALWAYS_INLINE void BackwardRows(const typename S::T* __restrict__ grad, const typename S::T* __restrict__ probs,
-                                          typename S::T* __restrict__ out, bool dropout, DropoutStream stream,
+                                          typename S::T* __restrict__ out, const uint8_t* __restrict__ keep_mask,
+                                          float scale,
                                           Shape shape, int64_t begin, int64_t end, float* __restrict__ gbuf,
                                           float* __restrict__ ybuf) {
   const int64_t n = shape.keys, padded = shape.padded_keys;
@@ -127,14 +121,9 @@ BERTFLEET_ALWAYS_INLINE void BackwardRows(const typename S::T* __restrict__ grad
     for (int64_t j = 0; j < n; ++j) gbuf[j] = S::Load(g[j]);
     for (int64_t j = 0; j < n; ++j) ybuf[j] = S::Load(y[j]);
     for (int64_t j = n; j < padded; ++j) gbuf[j] = ybuf[j] = 0.0f;
-    if (dropout) {
-      const auto base = static_cast<uint32_t>(row * n);
-      for (int64_t j = 0; j < padded; j += kLanes) {
-        for (int l = 0; l < kLanes; ++l) {
-          const uint32_t i = base + static_cast<uint32_t>(j + l);
-          gbuf[j + l] = stream.Keep(i) ? gbuf[j + l] * stream.scale : 0.0f;
-        }
-      }
+    if (keep_mask != nullptr) {
+      const uint8_t* __restrict__ keep = keep_mask + row * n;
+      for (int64_t j = 0; j < n; ++j) gbuf[j] = keep[j] ? gbuf[j] * scale : 0.0f;
     }
     float lanes[kLanes];
     for (int l = 0; l < kLanes; ++l) lanes[l] = 0.0f;
@@ -151,15 +140,15 @@ BERTFLEET_ALWAYS_INLINE void BackwardRows(const typename S::T* __restrict__ grad
 #define BERTFLEET_SOFTMAX_KERNELS(SUFFIX, ATTRIBUTES)                                                     \
   template <typename S>                                                                                  \
   ATTRIBUTES void Forward##SUFFIX(const typename S::T* scores, const uint8_t* key_mask, typename S::T* probs, \
-                                  typename S::T* dropped, bool dropout, DropoutStream stream, Shape shape,   \
-                                  int64_t begin, int64_t end, float* buf, float* dbuf) {                 \
-    ForwardRows<S>(scores, key_mask, probs, dropped, dropout, stream, shape, begin, end, buf, dbuf);      \
+                                  typename S::T* dropped, const uint8_t* keep, float scale, Shape shape,  \
+                                  int64_t begin, int64_t end, float* buf) {                              \
+    ForwardRows<S>(scores, key_mask, probs, dropped, keep, scale, shape, begin, end, buf);                \
   }                                                                                                      \
   template <typename S>                                                                                  \
   ATTRIBUTES void Backward##SUFFIX(const typename S::T* grad, const typename S::T* probs, typename S::T* out, \
-                                   bool dropout, DropoutStream stream, Shape shape, int64_t begin,        \
+                                   const uint8_t* keep, float scale, Shape shape, int64_t begin,         \
                                    int64_t end, float* gbuf, float* ybuf) {                              \
-    BackwardRows<S>(grad, probs, out, dropout, stream, shape, begin, end, gbuf, ybuf);                    \
+    BackwardRows<S>(grad, probs, out, keep, scale, shape, begin, end, gbuf, ybuf);                        \
   }
 
 #if BERTFLEET_HAVE_AVX512_KERNELS
@@ -174,78 +163,83 @@ Shape ShapeOf(const torch::Tensor& scores) {
 
 int64_t Grain(const Shape& shape) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(shape.keys, 1)); }
 
+// No dropout is an empty mask (autograd functions take no undefined tensors).
+const uint8_t* KeepData(const torch::Tensor& keep) { return keep.numel() > 0 ? keep.data_ptr<uint8_t>() : nullptr; }
+
 template <typename S>
 void RunForward(const torch::Tensor& scores, const torch::Tensor& key_mask, torch::Tensor& probs,
-                torch::Tensor& dropped, bool dropout, const DropoutStream& stream) {
+                torch::Tensor& dropped, const torch::Tensor& keep, float scale) {
   const Shape shape = ShapeOf(scores);
   const auto* s = reinterpret_cast<const typename S::T*>(scores.data_ptr());
   auto* y = reinterpret_cast<typename S::T*>(probs.data_ptr());
-  auto* d = dropout ? reinterpret_cast<typename S::T*>(dropped.data_ptr()) : nullptr;
+  auto* d = keep.numel() > 0 ? reinterpret_cast<typename S::T*>(dropped.data_ptr()) : nullptr;
   const uint8_t* m = key_mask.data_ptr<uint8_t>();
+  const uint8_t* k = KeepData(keep);
   const int64_t rows = scores.numel() / shape.keys;
   at::parallel_for(0, rows, Grain(shape), [&](int64_t begin, int64_t end) {
-    std::vector<float> buf(shape.padded_keys), dbuf(shape.padded_keys);
+    std::vector<float> buf(shape.padded_keys);
 #if BERTFLEET_HAVE_AVX512_KERNELS
     if (kernels::HaveAvx512()) {
-      return ForwardAvx512<S>(s, m, y, d, dropout, stream, shape, begin, end, buf.data(), dbuf.data());
+      return ForwardAvx512<S>(s, m, y, d, k, scale, shape, begin, end, buf.data());
     }
 #endif
-    ForwardBaseline<S>(s, m, y, d, dropout, stream, shape, begin, end, buf.data(), dbuf.data());
+    ForwardBaseline<S>(s, m, y, d, k, scale, shape, begin, end, buf.data());
   });
 }
 
 template <typename S>
-void RunBackward(const torch::Tensor& grad, const torch::Tensor& probs, torch::Tensor& out, bool dropout,
-                 const DropoutStream& stream) {
+void RunBackward(const torch::Tensor& grad, const torch::Tensor& probs, torch::Tensor& out, const torch::Tensor& keep,
+                 float scale) {
   const Shape shape = ShapeOf(probs);
   const auto* g = reinterpret_cast<const typename S::T*>(grad.data_ptr());
   const auto* y = reinterpret_cast<const typename S::T*>(probs.data_ptr());
   auto* o = reinterpret_cast<typename S::T*>(out.data_ptr());
+  const uint8_t* k = KeepData(keep);
   const int64_t rows = probs.numel() / shape.keys;
   at::parallel_for(0, rows, Grain(shape), [&](int64_t begin, int64_t end) {
     std::vector<float> gbuf(shape.padded_keys), ybuf(shape.padded_keys);
 #if BERTFLEET_HAVE_AVX512_KERNELS
     if (kernels::HaveAvx512()) {
-      return BackwardAvx512<S>(g, y, o, dropout, stream, shape, begin, end, gbuf.data(), ybuf.data());
+      return BackwardAvx512<S>(g, y, o, k, scale, shape, begin, end, gbuf.data(), ybuf.data());
     }
 #endif
-    BackwardBaseline<S>(g, y, o, dropout, stream, shape, begin, end, gbuf.data(), ybuf.data());
+    BackwardBaseline<S>(g, y, o, k, scale, shape, begin, end, gbuf.data(), ybuf.data());
   });
 }
 
+// Hugging Face's attention probabilities are fp32 whatever the autocast type (the scores are
+// promoted by the fp32 additive mask), so its dropout scales by the fp32 1/(1 - p).
 class MaskedSoftmaxDropoutFunction : public torch::autograd::Function<MaskedSoftmaxDropoutFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
-                               const torch::Tensor& key_mask, double p, bool training) {
+                               const torch::Tensor& key_mask, const torch::Tensor& keep, double p) {
     const torch::Tensor scores = input.contiguous();
-    const bool dropout = training && p > 0;
-    const uint64_t seed = dropout ? NextDropoutSeed() : 0;
-    const DropoutStream stream = kernels::MakeDropoutStream(seed, 0, dropout ? p : 0.0);
+    const bool dropout = keep.numel() > 0;
+    const float scale = dropout ? DropoutScale(p, at::kFloat) : 1.0f;
     torch::Tensor probs = at::empty_like(scores, at::MemoryFormat::Contiguous);
     torch::Tensor dropped = dropout ? at::empty_like(scores, at::MemoryFormat::Contiguous) : torch::Tensor();
     if (scores.scalar_type() == at::kBFloat16) {
-      RunForward<Bf16>(scores, key_mask, probs, dropped, dropout, stream);
+      RunForward<Bf16>(scores, key_mask, probs, dropped, keep, scale);
     } else {
-      RunForward<F32>(scores, key_mask, probs, dropped, dropout, stream);
+      RunForward<F32>(scores, key_mask, probs, dropped, keep, scale);
     }
     ctx->save_for_backward({probs});
-    ctx->saved_data["seed"] = static_cast<int64_t>(seed);
-    ctx->saved_data["p"] = dropout ? p : 0.0;
+    ctx->saved_data["keep"] = keep;
+    ctx->saved_data["scale"] = static_cast<double>(scale);
     return dropout ? dropped : probs;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     const torch::Tensor probs = ctx->get_saved_variables()[0];
-    const double p = ctx->saved_data["p"].toDouble();
-    const auto seed = static_cast<uint64_t>(ctx->saved_data["seed"].toInt());
-    const DropoutStream stream = kernels::MakeDropoutStream(seed, 0, p);
+    const torch::Tensor keep = ctx->saved_data["keep"].toTensor();
+    const auto scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
     const torch::Tensor grad = grad_outputs[0].to(probs.scalar_type()).contiguous();
     torch::Tensor out = at::empty_like(probs, at::MemoryFormat::Contiguous);
     if (probs.scalar_type() == at::kBFloat16) {
-      RunBackward<Bf16>(grad, probs, out, p > 0, stream);
+      RunBackward<Bf16>(grad, probs, out, keep, scale);
     } else {
-      RunBackward<F32>(grad, probs, out, p > 0, stream);
+      RunBackward<F32>(grad, probs, out, keep, scale);
     }
     return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
@@ -253,7 +247,7 @@ class MaskedSoftmaxDropoutFunction : public torch::autograd::Function<MaskedSoft
 
 // LibTorch ops with Hugging Face's additive mask (finfo(dtype).min of the scores' dtype, so bf16
 // does not round it to -inf and a fully masked row stays uniform).
-torch::Tensor Unfused(const torch::Tensor& scores, const torch::Tensor& key_mask, double p, bool training) {
+torch::Tensor Unfused(const torch::Tensor& scores, const torch::Tensor& key_mask, const torch::Tensor& keep, double p) {
   const auto type = scores.scalar_type();
   const double lowest = type == at::kBFloat16 ? static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest())
                         : type == at::kHalf   ? static_cast<double>(std::numeric_limits<c10::Half>::lowest())
@@ -262,22 +256,25 @@ torch::Tensor Unfused(const torch::Tensor& scores, const torch::Tensor& key_mask
   const torch::Tensor bias = torch::zeros({scores.size(0), 1, 1, scores.size(3)}, scores.options().requires_grad(false))
                                  .masked_fill_(key_mask.eq(0).view({scores.size(0), 1, 1, scores.size(3)}), lowest);
   const torch::Tensor probs = at::softmax(scores + bias, -1);
-  return training && p > 0 ? FastDropout(probs, p) : probs;
+  return keep.defined() ? ApplyDropoutMask(probs, keep, p) : probs;
 }
 
 }  // namespace
 
-torch::Tensor MaskedSoftmaxDropout(const torch::Tensor& scores, const torch::Tensor& key_mask, double p,
-                                   bool training) {
+torch::Tensor MaskedSoftmaxDropout(const torch::Tensor& scores, const torch::Tensor& key_mask, const torch::Tensor& keep,
+                                   double p) {
   TORCH_CHECK(scores.dim() == 4 && key_mask.dim() == 2 && key_mask.size(0) == scores.size(0) &&
                   key_mask.size(1) == scores.size(3),
               "MaskedSoftmaxDropout: scores [batch, heads, queries, keys] and key_mask [batch, keys] expected");
+  TORCH_CHECK(!keep.defined() || (keep.scalar_type() == at::kByte && keep.numel() == scores.numel()),
+              "MaskedSoftmaxDropout: keep must be a uint8 mask shaped like scores");
   const auto type = scores.scalar_type();
   const bool fused = scores.device().is_cpu() && (type == at::kFloat || type == at::kBFloat16) &&
-                     scores.numel() > 0 && scores.numel() < (int64_t{1} << 31) && p < 1;
-  if (!fused) return Unfused(scores, key_mask, p, training);
+                     scores.numel() > 0 && scores.numel() < (int64_t{1} << 31);
+  if (!fused) return Unfused(scores, key_mask, keep, p);
   const torch::Tensor mask = key_mask.ne(0).to(at::kByte).contiguous();
-  return MaskedSoftmaxDropoutFunction::apply(scores, mask, p, training);
+  return MaskedSoftmaxDropoutFunction::apply(scores, mask,
+                                             keep.defined() ? keep.contiguous() : torch::empty({0}, at::kByte), p);
 }
 
 }  // namespace bertfleet

@@ -5,7 +5,8 @@
 
 #include "common/util/error.h"
 #include "worker/engine/attention_softmax.h"
-#include "worker/engine/fast_dropout.h"
+#include "worker/engine/dropout.h"
+#include "worker/engine/torch_dropout_draws.h"
 
 namespace bertfleet {
 
@@ -56,11 +57,17 @@ torch::Tensor Norm(const torch::Tensor& x, const Affine& a, double eps) {
   return at::layer_norm(x, {a.weight.size(0)}, a.weight, a.bias, eps);
 }
 
-// Dropout in train mode only; FastDropout is one fused parallel pass (LibTorch 1.13's CPU dropout
-// spent a third of a train step drawing serial bernoulli samples).
-torch::Tensor Dropout(const torch::Tensor& x, double p, bool training) {
+// Dropout of rows of a padded [padded_rows, width] tensor, the one Hugging Face's dropout module
+// sees: x holds the rows `rows` of it (all of them when undefined). On CPU the mask is drawn over
+// the whole padded tensor, as torch draws it, so the generator stays in step with Hugging Face's,
+// then cut to x's rows.
+torch::Tensor DropRows(const torch::Tensor& x, double p, bool training, const torch::Tensor& rows, int64_t padded_rows) {
   if (!training || p <= 0) return x;
-  return FastDropout(x, p);
+  if (!x.device().is_cpu()) return at::dropout(x, p, true);
+  const int64_t width = x.size(-1);
+  torch::Tensor keep = DrawDropoutKeepMask(padded_rows * width, p);
+  if (rows.defined()) keep = keep.view({padded_rows, width}).index_select(0, rows);
+  return ApplyDropoutMask(x, keep, p);
 }
 
 // x + residual, in place on x (a fresh activation) when the dtypes agree; under autocast x is
@@ -235,6 +242,8 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     index = torch::arange(total, ids.options());
     first_rows = torch::arange(0, total, seq, ids.options());
   }
+  // The padded row each packed row's dropout mask comes from (filler rows: any row).
+  const torch::Tensor padded_rows_of_packed = packed ? index.clamp_max(total - 1) : torch::Tensor();
   // Rows of a [batch * seq, ...] tensor in the packed layout; filler rows hold `fill`.
   auto pack_rows = [&](const torch::Tensor& flat, double fill) {
     if (!packed) return flat;
@@ -259,7 +268,8 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     hidden = hidden + L.token_type_embeddings.select(0, 0);
   }
   hidden.add_(at::embedding(L.position_embeddings, positions));
-  hidden = Dropout(Norm(hidden, L.embeddings_norm, c.layer_norm_eps), c.hidden_dropout_prob, training);
+  hidden = DropRows(Norm(hidden, L.embeddings_norm, c.layer_norm_eps), c.hidden_dropout_prob, training,
+                    padded_rows_of_packed, total);
 
   const int64_t h = c.hidden_size, heads = c.num_attention_heads, head_dim = h / heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
@@ -281,12 +291,27 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   };
   // Attention runs in the padded [batch, heads, queries, seq] layout with Hugging Face's additive
   // mask, fused with dropout (per-sequence attention without padding measured no faster: many
-  // small ops). Returns the context as [batch * queries, h].
+  // small ops). The dropout mask is drawn over Hugging Face's [batch, heads, seq, seq] and cut to
+  // the queries computed here. Returns the context as [batch * queries, h].
   auto attend = [&](const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value) {
     const torch::Tensor scores = at::matmul(query, key.transpose(-1, -2));
-    const torch::Tensor probs = MaskedSoftmaxDropout(scores, mask, attention_dropout, training);
+    const bool drop = training && attention_dropout > 0;
+    torch::Tensor probs;
+    if (drop && !scores.device().is_cpu()) {
+      probs = at::dropout(MaskedSoftmaxDropout(scores, mask, torch::Tensor(), 0.0), attention_dropout, true);
+    } else {
+      torch::Tensor keep;
+      if (drop) {
+        keep = DrawDropoutKeepMask(batch * heads * seq * seq, attention_dropout)
+                   .view({batch, heads, seq, seq})
+                   .narrow(2, 0, scores.size(2));
+      }
+      probs = MaskedSoftmaxDropout(scores, mask, keep, attention_dropout);
+    }
     return at::matmul(probs, value).transpose(1, 2).reshape({-1, h});
   };
+  // The padded rows of the last layer's rows (each sequence's first token).
+  const torch::Tensor first_padded_rows = torch::arange(0, total, seq, ids.options());
 
   // The last layer computes only each sequence's first token, the one row the pooler reads: its
   // keys and values still span every token, but its query, attention output and feed-forward
@@ -295,7 +320,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
   const int64_t layer_count = static_cast<int64_t>(L.layers.size());
   for (int64_t i = 0; i < layer_count; ++i) {
     const auto& layer = L.layers[i];
-    torch::Tensor context, residual;
+    torch::Tensor context, residual, rows = padded_rows_of_packed;
     if (i + 1 < layer_count) {
       const std::vector<torch::Tensor> q_k_v =
           to_heads(FusedLinear(hidden, {scaled_query(layer.query), layer.key, layer.value}));
@@ -307,18 +332,21 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
       const torch::Tensor query =
           Linear(residual, scaled_query(layer.query)).view({batch, 1, heads, head_dim}).transpose(1, 2);
       context = attend(query, k_v[0], k_v[1]);
+      rows = first_padded_rows;
     }
-    torch::Tensor attention = Dropout(Linear(context, layer.attention_output), c.hidden_dropout_prob, training);
+    torch::Tensor attention =
+        DropRows(Linear(context, layer.attention_output), c.hidden_dropout_prob, training, rows, total);
     hidden = Norm(AddResidual(attention, residual), layer.attention_norm, c.layer_norm_eps);
     const torch::Tensor intermediate = at::gelu(Linear(hidden, layer.intermediate));
-    torch::Tensor output = Dropout(Linear(intermediate, layer.output), c.hidden_dropout_prob, training);
+    torch::Tensor output = DropRows(Linear(intermediate, layer.output), c.hidden_dropout_prob, training, rows, total);
     hidden = Norm(AddResidual(output, hidden), layer.output_norm, c.layer_norm_eps);
   }
 
   // [batch, h]: the last layer already left only the first tokens.
   const torch::Tensor first = layer_count > 0 ? hidden : hidden.index_select(0, first_rows);
   const torch::Tensor pooled = at::tanh(Linear(first, L.pooler));
-  const torch::Tensor logits = Linear(Dropout(pooled, c.EffectiveClassifierDropout(), training), L.classifier);
+  const torch::Tensor logits =
+      Linear(DropRows(pooled, c.EffectiveClassifierDropout(), training, torch::Tensor(), batch), L.classifier);
   return logits.scalar_type() == torch::kFloat ? logits : logits.to(torch::kFloat);
 }
 

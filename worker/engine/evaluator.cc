@@ -4,6 +4,7 @@
 
 #include "worker/engine/batch_tensors.h"
 #include "worker/engine/torch_compat.h"
+#include "worker/engine/torch_dropout_draws.h"
 
 namespace bertfleet {
 
@@ -17,6 +18,9 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
   const bool was_training = model->is_training();
   model->eval();
   torch::NoGradGuard no_grad;
+  // Trainer's evaluation iterates a fresh DataLoader, which draws once from the generator the
+  // next epoch's dropout masks come from.
+  DrawLikeDataLoaderIterator();
 
   const int64_t n = static_cast<int64_t>(dataset_.examples.size());
   const int64_t world = communicator_.world_size();

@@ -7,6 +7,7 @@
 #include "common/util/derived_seed.h"
 #include "worker/engine/batch_tensors.h"
 #include "worker/engine/gradient_reducer.h"
+#include "worker/engine/torch_dropout_draws.h"
 #include "worker/engine/torch_compat.h"
 
 namespace bertfleet {
@@ -82,12 +83,14 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
   StepStats stats;
   stats.step = step + 1;
   stats.learning_rate = session_.LearningRate(step);
-  // Dropout masks come from a stream that is a function of (seed, rank, step) alone, so a run
-  // resumed at any step on any rank draws exactly what the uninterrupted run drew, without
-  // carrying every rank's generator state in the checkpoint.
-  const uint64_t rank_seed = DeriveSeed(static_cast<uint64_t>(spec_.seed), static_cast<uint64_t>(communicator_.rank()));
-  torch::manual_seed(DeriveSeed(rank_seed, static_cast<uint64_t>(step)));
-
+  // One process draws dropout masks from one stream, seeded once, as Hugging Face does (and a
+  // checkpoint carries its state). Data-parallel ranks each draw for their own batches, so their
+  // streams part ways; each is reseeded here from (seed, rank, step) instead, so a rank resumed at
+  // any step draws what it would have drawn without every rank's state in the checkpoint.
+  if (communicator_.world_size() > 1) {
+    const uint64_t rank_seed = DeriveSeed(static_cast<uint64_t>(spec_.seed), static_cast<uint64_t>(communicator_.rank()));
+    torch::manual_seed(DeriveSeed(rank_seed, static_cast<uint64_t>(step)));
+  }
   // Sum (not mean) of the per-example losses: after the all-reduce, dividing by the global
   // example count gives the exact global mean for any split of the batch across ranks and
   // micro-batches.
@@ -158,6 +161,9 @@ void Trainer::Train(TrainerState& state) {
   while (state.epoch_index < state.num_epochs && state.global_step < state.total_steps && !stopped) {
     const auto batches = PlanRankBatches(spec_, train_data_.lengths, communicator_.rank(),
                                          communicator_.world_size(), state.epoch_index);
+    // Trainer creates a DataLoader iterator here, which draws from the generator the dropout
+    // masks come from (torch_dropout_draws.h); a run resumed mid-epoch restored the state after it.
+    if (state.batch_in_epoch == 0) DrawLikeDataLoaderIterator();
     const int64_t count = static_cast<int64_t>(batches.size());
     while (state.batch_in_epoch < count && state.global_step < state.total_steps) {
       const int64_t window = std::min(accumulation, count - state.batch_in_epoch);

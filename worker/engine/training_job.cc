@@ -38,14 +38,16 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
     : spec_(std::move(spec)), options_(std::move(options)) {
   communicator_ = options_.communicator ? options_.communicator : &single_process_;
   if (spec_.threads > 0) torch::set_num_threads(static_cast<int>(spec_.threads));
-  // No seeding here: the trainer seeds the default generator (dropout's) from (seed, rank, step)
-  // before every step, and model initialisation draws from generators of its own.
 
   ModelSourceOptions sources;
   sources.search_root = options_.data_root;
   model_dir_ = ResolveModel(spec_.model, sources);
   tokenizer_ = std::make_unique<BertTokenizer>(BertTokenizer::FromModelDir(model_dir_));
   LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), spec_.model_config_overrides);
+  // As Trainer's set_seed(seed) after the model is built: the default generator, which dropout
+  // draws from (torch_dropout_draws.h), starts from `seed`. A resumed run then restores the
+  // checkpoint's state; data-parallel ranks reseed at every step (trainer.cc).
+  torch::manual_seed(static_cast<uint64_t>(spec_.seed));
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
 
