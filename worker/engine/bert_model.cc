@@ -57,17 +57,10 @@ torch::Tensor Norm(const torch::Tensor& x, const Affine& a, double eps) {
   return at::layer_norm(x, {a.weight.size(0)}, a.weight, a.bias, eps);
 }
 
-// Dropout of rows of a padded [padded_rows, width] tensor, the one Hugging Face's dropout module
-// sees: x holds the rows `rows` of it (all of them when undefined). On CPU the mask is drawn over
-// the whole padded tensor, as torch draws it, so the generator stays in step with Hugging Face's,
-// then cut to x's rows.
+// Dropout in train mode only, of x's rows of the padded tensor Hugging Face's module sees (see
+// DropoutOfRows), so the generator stays in step with Hugging Face's.
 torch::Tensor DropRows(const torch::Tensor& x, double p, bool training, const torch::Tensor& rows, int64_t padded_rows) {
-  if (!training || p <= 0) return x;
-  if (!x.device().is_cpu()) return at::dropout(x, p, true);
-  const int64_t width = x.size(-1);
-  torch::Tensor keep = DrawDropoutKeepMask(padded_rows * width, p);
-  if (rows.defined()) keep = keep.view({padded_rows, width}).index_select(0, rows);
-  return ApplyDropoutMask(x, keep, p);
+  return training ? DropoutOfRows(x, p, rows, padded_rows) : x;
 }
 
 // x + residual, in place on x (a fresh activation) when the dtypes agree; under autocast x is

@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+
 #include "worker/engine/cpu_kernel_util.h"
 #include "worker/engine/torch_dropout_draws.h"
 
@@ -90,10 +92,18 @@ torch::Tensor ApplyDropoutMask(const torch::Tensor& x, const torch::Tensor& keep
   return x * noise;
 }
 
-torch::Tensor Dropout(const torch::Tensor& x, double p) {
+torch::Tensor DropoutOfRows(const torch::Tensor& x, double p, const torch::Tensor& rows, int64_t padded_rows) {
   if (p <= 0 || x.numel() == 0) return x;
   if (!x.device().is_cpu() || p >= 1) return at::dropout(x, p, true);
-  return ApplyDropoutMask(x, DrawDropoutKeepMask(x.numel(), p), p);
+  const int64_t width = x.dim() > 0 ? x.size(-1) : 1;
+  torch::Tensor keep = DrawDropoutKeepMask(padded_rows * width, p);
+  if (rows.defined()) keep = keep.view({padded_rows, width}).index_select(0, rows);
+  return ApplyDropoutMask(x, keep, p);
+}
+
+torch::Tensor Dropout(const torch::Tensor& x, double p) {
+  const int64_t width = x.dim() > 0 ? std::max<int64_t>(x.size(-1), 1) : 1;
+  return DropoutOfRows(x, p, torch::Tensor(), x.numel() / width);
 }
 
 }  // namespace bertfleet

@@ -20,6 +20,12 @@ torch::Tensor ApplyDropoutMask(const torch::Tensor& x, const torch::Tensor& keep
 // for x, elsewhere at::dropout.
 torch::Tensor Dropout(const torch::Tensor& x, double p);
 
+// The same for x holding only the rows `rows` of a [padded_rows, x.size(-1)] tensor (the padded
+// tensor Hugging Face's dropout module sees, when x is packed): the mask is drawn over the whole
+// padded tensor, as torch would draw it there, then cut to those rows. Undefined `rows`: x is the
+// whole tensor.
+torch::Tensor DropoutOfRows(const torch::Tensor& x, double p, const torch::Tensor& rows, int64_t padded_rows);
+
 // The factor torch's dropout multiplies kept elements by in dtype `type`.
 float DropoutScale(double p, at::ScalarType type);
 
