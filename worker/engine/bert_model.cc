@@ -5,6 +5,7 @@
 
 #include "common/util/error.h"
 #include "worker/engine/attention_softmax.h"
+#include "worker/engine/autocast_weight.h"
 #include "worker/engine/dropout.h"
 #include "worker/engine/torch_dropout_draws.h"
 
@@ -41,14 +42,16 @@ bool EndsWith(const std::string& text, const std::string& suffix) {
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-torch::Tensor Linear(const torch::Tensor& x, const Affine& a) { return at::linear(x, a.weight, a.bias); }
+torch::Tensor Linear(const torch::Tensor& x, const Affine& a) {
+  return at::linear(x, AutocastWeight(a.weight), AutocastWeight(a.bias));
+}
 
 // Several projections of one input as one matmul: [tokens, sum of their output sizes].
 torch::Tensor FusedLinear(const torch::Tensor& x, std::initializer_list<Affine> parts) {
   std::vector<torch::Tensor> weights, biases;
   for (const Affine& a : parts) {
-    weights.push_back(a.weight);
-    biases.push_back(a.bias);
+    weights.push_back(AutocastWeight(a.weight));
+    biases.push_back(AutocastWeight(a.bias));
   }
   return at::linear(x, torch::cat(weights), torch::cat(biases));
 }

@@ -23,6 +23,11 @@ void SetDtype(bool cuda, at::ScalarType t) {
 }  // namespace
 #endif
 
+std::optional<at::ScalarType> CpuAutocastType() {
+  if (!IsEnabled(false)) return std::nullopt;
+  return GetDtype(false);
+}
+
 AutocastScope::AutocastScope(bool enabled, at::ScalarType dtype, bool cuda)
     : active_(enabled), cuda_(cuda) {
   if (!active_) return;

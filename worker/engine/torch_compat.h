@@ -4,6 +4,8 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <optional>
+
 namespace bertfleet {
 
 // Mixed precision as Hugging Face's `bf16`/`fp16` flags: matmuls in the low-precision type,
@@ -23,5 +25,8 @@ class AutocastScope {
   bool previous_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
 };
+
+// The low-precision type of CPU autocast when it is on (bf16 under Hugging Face's `bf16`).
+std::optional<at::ScalarType> CpuAutocastType();
 
 }  // namespace bertfleet
