@@ -1,12 +1,24 @@
 """Shared fixtures for the Python oracle tests (run by CTest through scripts/test.sh)."""
 import os
 import pathlib
+import platform
 
 import pytest
 
 SOURCE_DIR = pathlib.Path(os.environ.get("BERTFLEET_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
 BUILD_DIR = pathlib.Path(os.environ.get("BERTFLEET_BUILD_DIR", SOURCE_DIR / "build"))
 SHARED_DATA = SOURCE_DIR.parent / "shared" / "data"
+
+
+def cpu_runs_bf16_fast() -> bool:
+    """Whether LibTorch sends bf16 matmuls to oneDNN here: x86-64 needs AVX-512 BW/DQ/VL (read from
+    /proc/cpuinfo, independently of the worker's own check). Without them bf16 is ~10x slower
+    than fp32."""
+    if platform.machine() != "x86_64":
+        return True
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    return {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= set(flags)
 
 
 @pytest.fixture(scope="session")

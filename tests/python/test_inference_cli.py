@@ -2,6 +2,7 @@
 argmax, and accuracy/F1 equal scikit-learn's on the same predictions."""
 import csv
 import json
+import platform
 import subprocess
 
 import numpy as np
@@ -83,3 +84,16 @@ def test_evaluate_names_a_missing_model(tmp_path, worker_binary, data_file):
                              str(data_file)], capture_output=True, text=True)
     assert result.returncode != 0
     assert str(tmp_path / "nope") in result.stderr
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the AVX-512 check is x86-64's")
+def test_bf16_warns_exactly_on_cpus_without_avx512(worker_binary, varied_model_dir, data_file, reference):
+    # LibTorch runs bf16 matmuls through oneDNN only with AVX-512 BW/DQ/VL; elsewhere bf16 is an
+    # order of magnitude slower than fp32, which the user should hear before a long run.
+    from conftest import cpu_runs_bf16_fast
+
+    result = subprocess.run([str(worker_binary), "evaluate", "--model", str(varied_model_dir), "--data", str(data_file),
+                             "--bf16", "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["eval_samples"] == len(reference[1])
+    assert ("bf16: false" in result.stderr) == (not cpu_runs_bf16_fast()), result.stderr

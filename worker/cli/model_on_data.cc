@@ -1,8 +1,11 @@
 #include "worker/cli/model_on_data.h"
 
+#include <cstdio>
+
 #include "common/data/mrpc_dataset.h"
 #include "common/data/tokenized_dataset.h"
 #include "common/text/bert_tokenizer.h"
+#include "worker/engine/cpu_precision.h"
 #include "worker/engine/pretrained.h"
 
 namespace bertfleet {
@@ -13,7 +16,7 @@ void AddModelOnDataOptions(ArgParser& parser) {
       .Value("batch-size", "examples per batch (default 32)")
       .Value("max-seq-length", "truncate pairs to this many tokens (default 128)")
       .Value("threads", "intra-op threads (default: all cores)")
-      .Flag("bf16", "bf16 autocast (faster on AMX CPUs)");
+      .Flag("bf16", "bf16 autocast (faster on AMX CPUs, slower on CPUs without AVX-512)");
 }
 
 EvalResult RunModelOnData(const ArgParser& parser) {
@@ -29,6 +32,9 @@ EvalResult RunModelOnData(const ArgParser& parser) {
   const Evaluator evaluator(dataset, parser.GetInt("batch-size", 32), single_process, tokenizer.pad_id());
   Precision precision;
   precision.bf16 = parser.Has("bf16");
+  if (precision.bf16) {
+    if (const std::string warning = SlowBf16Warning(); !warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
   return evaluator.Evaluate(loaded.model, precision, torch::kCPU);
 }
 

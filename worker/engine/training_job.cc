@@ -6,6 +6,7 @@
 #include "common/model/model_source.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
+#include "worker/engine/cpu_precision.h"
 #include "worker/engine/pretrained.h"
 
 namespace bertfleet {
@@ -50,6 +51,9 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   torch::manual_seed(static_cast<uint64_t>(spec_.seed));
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
+  if (spec_.bf16 && spec_.device != "cuda") {
+    if (const std::string warning = SlowBf16Warning(); !warning.empty()) Log("warning: " + warning);
+  }
 
   const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
   const std::string data = ResolveData(spec_.data, options_.data_root);
