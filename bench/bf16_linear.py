@@ -10,6 +10,8 @@ inside torch 2.x would make bertfleet's matmuls faster on this CPU:
 
 Rows are tokens per batch (960: a typical packed MRPC batch of 16 pairs). Prints, per weight
 shape, the median milliseconds of forward + backward and the GFLOP/s (3 products of 2*m*k*n).
+`--fp32` times the same layers without autocast: on a CPU without AVX-512, where LibTorch's bf16
+matmuls leave oneDNN for a scalar fallback, the two lines show how much slower bf16 is there.
 """
 import argparse
 import statistics
@@ -25,6 +27,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", type=int, default=960)
     parser.add_argument("--repeats", type=int, default=12)
+    parser.add_argument("--fp32", action="store_true", help="no autocast: fp32 products (OpenBLAS)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cells = []
@@ -32,11 +35,11 @@ def main():
         x = torch.randn(args.rows, inp).requires_grad_()
         w = (torch.randn(out, inp) * 0.02).requires_grad_()
         b = torch.zeros(out).requires_grad_()
-        g = torch.randn(args.rows, out).to(torch.bfloat16)
+        g = torch.randn(args.rows, out).to(torch.float32 if args.fp32 else torch.bfloat16)
         times = []
         for _ in range(args.repeats + 2):
             start = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not args.fp32):
                 y = torch.nn.functional.linear(x, w, b)
             y.backward(g)
             times.append(time.perf_counter() - start)
@@ -44,7 +47,8 @@ def main():
         median = statistics.median(times[2:])
         flop = 6 * args.rows * inp * out
         cells.append(f"{args.rows}x{inp}->{out} {median * 1e3:.2f} ms {flop / median / 1e9:.0f} GFLOP/s")
-    print(f"torch {torch.__version__}, {args.threads} threads: " + " | ".join(cells))
+    precision = "fp32" if args.fp32 else "bf16 autocast"
+    print(f"torch {torch.__version__}, {precision}, {args.threads} threads: " + " | ".join(cells))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ root=$(pwd)
 
 apt_packages=(
   g++ cmake ninja-build pkg-config git
-  libtorch-dev libopenblas0-pthread libgloo-dev
+  libtorch-dev libopenblas0-openmp libgloo-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev
   libutf8proc-dev libcurl4-openssl-dev libssl-dev openssl nlohmann-json3-dev
   prometheus python3 python3-venv python3-pip python3-torch python3-grpcio python3-numpy
   clang libclang-rt-dev llvm  # tests/fuzz: libFuzzer, ASan/UBSan runtimes, llvm-symbolizer
+  libopenblas0-pthread  # tests: the worker's warning about OpenBLAS's pthreads build (selected below: OpenMP)
 )
 
 missing=()
@@ -25,6 +26,26 @@ if ((${#missing[@]})); then
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# LibTorch runs its own ops on an OpenMP thread pool. OpenBLAS's pthreads build (Debian's first
+# choice for libblas.so.3 when both are installed) starts a second pool for the matmuls, and the
+# two spin against each other for the cores: a bert-base fp32 step took 6.3 s with it and 4.5 s
+# with the OpenMP build, which shares LibTorch's pool (docs/benchmarks.md). Select the OpenMP
+# build, for libblas.so.3 and for the libopenblas.so.0 behind it, unless another BLAS (MKL, BLIS)
+# was chosen on purpose.
+multiarch=$(gcc -print-multiarch)
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  name="$lib-$multiarch"
+  openmp="/usr/lib/$multiarch/openblas-openmp/$lib"
+  current=$(readlink "/etc/alternatives/$name" 2>/dev/null || true)
+  if [ -e "$openmp" ] && [ "$current" != "$openmp" ] &&
+     { [ -z "$current" ] || [[ "$current" == */openblas-pthread/* ]] || [[ "$current" == */blas/* ]] ||
+       [[ "$current" == */lapack/* ]]; }; then
+    echo "setup: $name -> $openmp (OpenBLAS's OpenMP build shares LibTorch's threads)"
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo update-alternatives --quiet --set "$name" "$openmp"
+  fi
+done
 
 # Test oracles live in a venv on Debian's python, so Debian's torch 1.13 is the torch they see.
 venv="$root/.venv"

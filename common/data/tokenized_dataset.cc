@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/util/usable_cores.h"
+
 namespace bertfleet {
 
 TokenizedDataset TokenizePairs(const BertTokenizer& tokenizer, const std::vector<SentencePair>& pairs,
@@ -11,7 +13,7 @@ TokenizedDataset TokenizePairs(const BertTokenizer& tokenizer, const std::vector
   const size_t n = pairs.size();
   dataset.examples.resize(n);
   dataset.lengths.resize(n);
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = UsableCores();
   threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(1, n / 64)));
   auto encode_range = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {

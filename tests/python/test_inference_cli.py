@@ -2,6 +2,8 @@
 argmax, and accuracy/F1 equal scikit-learn's on the same predictions."""
 import csv
 import json
+import os
+import pathlib
 import platform
 import subprocess
 
@@ -97,3 +99,19 @@ def test_bf16_warns_exactly_on_cpus_without_avx512(worker_binary, varied_model_d
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["eval_samples"] == len(reference[1])
     assert ("bf16: false" in result.stderr) == (not cpu_runs_bf16_fast()), result.stderr
+
+
+@pytest.mark.parametrize("build, threads, warned", [("pthread", 2, True), ("pthread", 1, False), ("openmp", 2, False)])
+def test_blas_warning_names_openblas_pthreads_beside_libtorch_threads(worker_binary, varied_model_dir, data_file,
+                                                                      build, threads, warned):
+    # OpenBLAS's pthreads build starts a thread pool of its own beside LibTorch's OpenMP pool; the
+    # OpenMP build shares it. Both are Debian packages (scripts/setup.sh installs both and selects
+    # the OpenMP one); LD_LIBRARY_PATH picks one for this run.
+    multiarch = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True, check=True).stdout.strip()
+    directory = pathlib.Path(f"/usr/lib/{multiarch}/openblas-{build}")
+    assert (directory / "libblas.so.3").exists(), f"{directory} missing: scripts/setup.sh installs libopenblas0-{build}"
+    env = dict(os.environ, LD_LIBRARY_PATH=str(directory), OPENBLAS_NUM_THREADS="2")
+    result = subprocess.run([str(worker_binary), "evaluate", "--model", str(varied_model_dir), "--data", str(data_file),
+                             "--threads", str(threads), "--json"], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert ("OpenBLAS's pthreads build" in result.stderr) == warned, result.stderr

@@ -16,6 +16,7 @@
 #include "common/util/error.h"
 #include "common/util/grpc_status_name.h"
 #include "common/util/log.h"
+#include "common/util/usable_cores.h"
 
 namespace bertfleet {
 
@@ -65,7 +66,7 @@ WorkerAgent::WorkerAgent(AgentOptions options)
       random_(std::random_device{}()),
       reports_(options_.max_buffered_reports) {
   if (options_.advertise_host.empty()) options_.advertise_host = host_;
-  if (options_.threads <= 0) options_.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (options_.threads <= 0) options_.threads = UsableCores();
 }
 
 WorkerAgent::~WorkerAgent() {

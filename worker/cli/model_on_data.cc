@@ -5,7 +5,8 @@
 #include "common/data/mrpc_dataset.h"
 #include "common/data/tokenized_dataset.h"
 #include "common/text/bert_tokenizer.h"
-#include "worker/engine/cpu_precision.h"
+#include "common/util/usable_cores.h"
+#include "worker/engine/cpu_performance.h"
 #include "worker/engine/pretrained.h"
 
 namespace bertfleet {
@@ -21,7 +22,7 @@ void AddModelOnDataOptions(ArgParser& parser) {
 
 EvalResult RunModelOnData(const ArgParser& parser) {
   const std::string model_dir = parser.Get("model");
-  if (parser.Has("threads")) torch::set_num_threads(static_cast<int>(parser.GetInt("threads", 0)));
+  torch::set_num_threads(static_cast<int>(parser.GetInt("threads", UsableCores())));
   const BertTokenizer tokenizer = BertTokenizer::FromModelDir(model_dir);
   LoadedModel loaded = LoadPretrained(model_dir, /*seed=*/42);
   CheckVocabMatchesModel(tokenizer.vocab_size(), loaded.config, model_dir);
@@ -32,8 +33,8 @@ EvalResult RunModelOnData(const ArgParser& parser) {
   const Evaluator evaluator(dataset, parser.GetInt("batch-size", 32), single_process, tokenizer.pad_id());
   Precision precision;
   precision.bf16 = parser.Has("bf16");
-  if (precision.bf16) {
-    if (const std::string warning = SlowBf16Warning(); !warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  for (const std::string& warning : {precision.bf16 ? SlowBf16Warning() : "", CompetingBlasThreadsWarning()}) {
+    if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
   return evaluator.Evaluate(loaded.model, precision, torch::kCPU);
 }

@@ -17,6 +17,7 @@
 #include "common/data/mrpc_dataset.h"
 #include "common/text/bert_tokenizer.h"
 #include "common/util/error.h"
+#include "common/util/usable_cores.h"
 #include "worker/cli/commands.h"
 
 namespace bertfleet {
@@ -113,8 +114,7 @@ int RunTokenizeCommand(const CommandArgs& args) {
         "tokenize: --max-seq-length must be between 3 and 1000000 ([CLS] a [SEP] b [SEP] "
         "needs 3)");
   }
-  const long cores = std::max(1u, std::thread::hardware_concurrency());
-  const long threads = parser.GetInt("threads", cores);
+  const long threads = parser.GetInt("threads", UsableCores());
   if (threads < 1) throw Error("tokenize: --threads must be >= 1");
 
   const BertTokenizer tokenizer = BertTokenizer::FromModelDir(parser.Get("model"));

@@ -6,7 +6,8 @@
 #include "common/model/model_source.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
-#include "worker/engine/cpu_precision.h"
+#include "common/util/usable_cores.h"
+#include "worker/engine/cpu_performance.h"
 #include "worker/engine/pretrained.h"
 
 namespace bertfleet {
@@ -38,7 +39,7 @@ torch::Device DeviceFor(const JobSpec& spec, int cuda_device) {
 TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
     : spec_(std::move(spec)), options_(std::move(options)) {
   communicator_ = options_.communicator ? options_.communicator : &single_process_;
-  if (spec_.threads > 0) torch::set_num_threads(static_cast<int>(spec_.threads));
+  torch::set_num_threads(spec_.threads > 0 ? static_cast<int>(spec_.threads) : UsableCores());
 
   ModelSourceOptions sources;
   sources.search_root = options_.data_root;
@@ -51,8 +52,10 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   torch::manual_seed(static_cast<uint64_t>(spec_.seed));
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
-  if (spec_.bf16 && spec_.device != "cuda") {
-    if (const std::string warning = SlowBf16Warning(); !warning.empty()) Log("warning: " + warning);
+  if (spec_.device != "cuda") {
+    for (const std::string& warning : {spec_.bf16 ? SlowBf16Warning() : "", CompetingBlasThreadsWarning()}) {
+      if (!warning.empty()) Log("warning: " + warning);
+    }
   }
 
   const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
