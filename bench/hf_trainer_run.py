@@ -4,6 +4,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import os
 import resource
 import sys
 import time
@@ -74,7 +75,8 @@ def main():
     device = args.device or spec.get("device", "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         sys.exit("hf_trainer_run.py: device cuda requested but torch.cuda.is_available() is False")
-    torch.set_num_threads(int(spec.get("threads", 0)) or torch.get_num_threads())
+    # threads: 0 is every usable core, as in bertfleet (LibTorch's own default can count fewer).
+    torch.set_num_threads(int(spec.get("threads", 0)) or len(os.sched_getaffinity(0)))
 
     tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
     max_length = int(spec.get("max_seq_length", 128))

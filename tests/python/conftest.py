@@ -12,7 +12,7 @@ SHARED_DATA = SOURCE_DIR.parent / "shared" / "data"
 
 def cpu_runs_bf16_fast() -> bool:
     """Whether LibTorch sends bf16 matmuls to oneDNN here: x86-64 needs AVX-512 BW/DQ/VL (read from
-    /proc/cpuinfo, independently of the worker's own check). Without them bf16 is ~10x slower
+    /proc/cpuinfo, independently of the worker's own check). Without them bf16 is 10-50x slower
     than fp32."""
     if platform.machine() != "x86_64":
         return True

@@ -1,7 +1,7 @@
 """End to end on real data and a real pretrained model: all-MiniLM-L6-v2 fine-tuned for one
 epoch on the full MRPC train split in bf16 must clearly beat the majority class (0.684).
 
-On a CPU without AVX-512 LibTorch's bf16 matmuls fall back to scalar loops (~10x slower than fp32:
+On a CPU without AVX-512 LibTorch's bf16 matmuls fall back to scalar loops (10-50x slower than fp32:
 this epoch did not end within the 20-minute limit on a 2-core AMD EPYC, and takes under 4 minutes
 there in fp32), so there the same run is made in fp32."""
 import json
