@@ -33,9 +33,7 @@ EvalResult RunModelOnData(const ArgParser& parser) {
   const Evaluator evaluator(dataset, parser.GetInt("batch-size", 32), single_process, tokenizer.pad_id());
   Precision precision;
   precision.bf16 = parser.Has("bf16");
-  for (const std::string& warning : {precision.bf16 ? SlowBf16Warning() : "", CompetingBlasThreadsWarning()}) {
-    if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
-  }
+  for (const std::string& warning : CpuPerformanceWarnings(precision.bf16)) std::fprintf(stderr, "%s\n", warning.c_str());
   return evaluator.Evaluate(loaded.model, precision, torch::kCPU);
 }
 

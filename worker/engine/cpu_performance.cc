@@ -32,4 +32,12 @@ std::string CompetingBlasThreadsWarning() {
          "for libblas.so.3 and libopenblas.so.0 with update-alternatives (scripts/setup.sh does both)";
 }
 
+std::vector<std::string> CpuPerformanceWarnings(bool bf16) {
+  std::vector<std::string> warnings;
+  for (std::string warning : {bf16 ? SlowBf16Warning() : "", CompetingBlasThreadsWarning()}) {
+    if (!warning.empty()) warnings.push_back("warning: " + warning);
+  }
+  return warnings;
+}
+
 }  // namespace bertfleet

@@ -11,6 +11,7 @@
 //   On the same machine a bert-base fp32 step took 6.3 s with it and 4.5 s with OpenBLAS's OpenMP
 //   build, which shares LibTorch's pool (scripts/setup.sh selects that one).
 #include <string>
+#include <vector>
 
 namespace bertfleet {
 
@@ -20,5 +21,8 @@ std::string SlowBf16Warning();
 // Empty unless the BLAS in this process is OpenBLAS's pthreads build with more than one thread
 // while LibTorch also runs more than one.
 std::string CompetingBlasThreadsWarning();
+
+// The warnings above that apply to a CPU run (bf16 or not), for the log.
+std::vector<std::string> CpuPerformanceWarnings(bool bf16);
 
 }  // namespace bertfleet

@@ -53,9 +53,7 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
   if (spec_.device != "cuda") {
-    for (const std::string& warning : {spec_.bf16 ? SlowBf16Warning() : "", CompetingBlasThreadsWarning()}) {
-      if (!warning.empty()) Log("warning: " + warning);
-    }
+    for (const std::string& warning : CpuPerformanceWarnings(spec_.bf16)) Log(warning);
   }
 
   const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
