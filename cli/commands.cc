@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "bertfleet/v1/job_states.h"
 #include "cli/format.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
@@ -19,10 +20,6 @@ using bertfleet::v1::Job;
 int Fail(const grpc::Status& status) {
   std::cerr << "bertfleet: " << StatusLine(status) << "\n";
   return 1;
-}
-
-bool IsFinal(bertfleet::v1::JobState s) {
-  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED || s == v1::JOB_STATE_CANCELLED;
 }
 
 }  // namespace
@@ -106,7 +103,7 @@ int WatchCommand(CliContext& cli, const std::string& job_id) {
       bar_shown = false;
     }
     if (event.has_job()) last = event.job();
-    if (event.has_state() && IsFinal(event.state())) ended = true;
+    if (event.has_state() && v1::IsFinalJobState(event.state())) ended = true;
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return Fail(status);

@@ -2,10 +2,10 @@
 # find_package(Torch)).
 #
 # BERTFLEET_CUDA=ON: needs a CUDA LibTorch (whose config has already enabled CUDA and found
-# CUDAToolkit) and NCCL; worker/CMakeLists.txt then adds engine/cuda/*.cc and links
+# CUDAToolkit) and NCCL; worker/CMakeLists.txt then adds engine/collective/nccl/nccl_communicator.cc and links
 # bertfleet_nccl into the engine.
 # Any build: when a CUDA toolkit and nccl.h/libnccl are found, bertfleet_nccl (the raw NCCL
-# layer, worker/engine/nccl, no LibTorch) and the nccl_group_link_check program are built, so a
+# layer, worker/engine/collective/nccl/nccl_group.cc, no LibTorch) and the nccl_group_link_check program are built, so a
 # CPU-only CI still compiles and links the NCCL code.
 #
 # NCCL is looked for, in this order, in: $NCCL_ROOT (or -DNCCL_ROOT), pip's nvidia-nccl package
@@ -85,7 +85,7 @@ if(TARGET CUDA::cudart)
       INTERFACE_INCLUDE_DIRECTORIES "${NCCL_INCLUDE_DIR}")
 
     # The raw NCCL layer: no LibTorch, so it compiles in seconds and links in any build.
-    add_library(bertfleet_nccl STATIC ${PROJECT_SOURCE_DIR}/worker/engine/nccl/nccl_group.cc)
+    add_library(bertfleet_nccl STATIC ${PROJECT_SOURCE_DIR}/worker/engine/collective/nccl/nccl_group.cc)
     target_include_directories(bertfleet_nccl PUBLIC ${PROJECT_SOURCE_DIR})
     target_link_libraries(bertfleet_nccl PUBLIC bertfleet::nccl CUDA::cudart Threads::Threads)
 

@@ -12,8 +12,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "bertfleet/v1/job_states.h"
 #include "bertfleet/v1/workers.pb.h"
 #include "common/config/job_spec.h"
+#include "coordinator/fleet_clock.h"
 #include "coordinator/job_store.h"
 #include "coordinator/rendezvous.h"
 #include "coordinator/watch_hub.h"
@@ -40,6 +42,8 @@ struct FleetOptions {
   // Sees every job event (state changes, progress, epochs) as it is emitted, under the Fleet's
   // lock: must not call back into the Fleet. Used for metrics (coordinator/metrics.h).
   std::function<void(const bertfleet::v1::JobEvent&)> on_event;
+  // Null: the system's clocks. Must outlive the Fleet.
+  const FleetClock* clock = nullptr;
 };
 
 class Fleet {
@@ -94,7 +98,8 @@ class Fleet {
   };
   using Deferred = std::vector<std::function<void()>>;
 
-  static bool IsFinal(bertfleet::v1::JobState state);
+  Clock::time_point Now() const { return clock_->Now(); }
+  int64_t WallMs() const { return clock_->WallMs(); }
   static bool IsActive(bertfleet::v1::JobState state);
   std::string NewJobId();
   void SetState(JobEntry& entry, bertfleet::v1::JobState state, const std::string& message, Deferred& after);
@@ -120,6 +125,8 @@ class Fleet {
   WatchHub* hub_;
   Rendezvous* rendezvous_;
   FleetOptions options_;
+  SystemFleetClock system_clock_;
+  const FleetClock* clock_;
   std::mutex mu_;
   std::map<std::string, JobEntry> jobs_;
   std::map<std::string, WorkerEntry> workers_;

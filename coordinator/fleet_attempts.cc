@@ -24,7 +24,7 @@ std::string ResumeFrom(const Job& job) { return job.latest_checkpoint().empty() 
 
 void Fleet::StartAttempt(JobEntry& entry, const std::vector<std::string>& worker_ids, Deferred& after) {
   Job& job = entry.job;
-  const int64_t now = NowMs();
+  const int64_t now = WallMs();
   job.set_attempt(job.attempt() + 1);
   job.clear_worker_ids();
   for (const auto& id : worker_ids) job.add_worker_ids(id);
@@ -82,7 +82,7 @@ void Fleet::SendCancel(JobEntry& entry, const std::string& reason, bool only_unf
 void Fleet::RecordAttemptEnd(JobEntry& entry, const std::string& outcome, const std::string& message) {
   Job& job = entry.job;
   if (job.attempt() == 0) return;
-  const int64_t now = NowMs();
+  const int64_t now = WallMs();
   store_->FinishAttempt(job.id(), job.attempt(), outcome, message, now);
   if (job.attempts_size() > 0 && job.attempts(job.attempts_size() - 1).attempt() == job.attempt()) {
     v1::JobAttempt* record = job.mutable_attempts(job.attempts_size() - 1);
@@ -133,7 +133,7 @@ void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& sa
     return;
   }
   JobEntry& entry = it->second;
-  if (IsFinal(entry.job.state()) || saved.global_step() < entry.latest_checkpoint_step) return;
+  if (v1::IsFinalJobState(entry.job.state()) || saved.global_step() < entry.latest_checkpoint_step) return;
   entry.latest_checkpoint_step = saved.global_step();
   entry.job.set_latest_checkpoint(saved.path());
   store_->UpdateJob(entry.job);

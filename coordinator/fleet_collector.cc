@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "bertfleet/v1/job_states.h"
 #include "coordinator/metrics.h"
 #include "coordinator/time_util.h"
 
@@ -14,10 +15,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-bool IsFinal(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED || state == v1::JOB_STATE_CANCELLED;
-}
 
 std::string WorkerStateLabel(v1::Worker::State state) {
   switch (state) {
@@ -114,7 +111,7 @@ std::vector<MetricFamily> FleetGauges(const std::vector<v1::Job>& jobs, const st
   }
 
   for (const auto& job : jobs) {
-    const bool expired = IsFinal(job.state()) && job.has_finished_at() &&
+    const bool expired = v1::IsFinalJobState(job.state()) && job.has_finished_at() &&
                          now_ms - TimestampMs(job.finished_at()) > retention_ms;
     if (!expired) AddJobGauges(gauges, job);
   }

@@ -16,12 +16,16 @@ using bertfleet::v1::JobState;
 using bertfleet::v1::JobState_Name;
 
 Fleet::Fleet(JobStore* store, WatchHub* hub, Rendezvous* rendezvous, FleetOptions options)
-    : store_(store), hub_(hub), rendezvous_(rendezvous), options_(std::move(options)) {
+    : store_(store),
+      hub_(hub),
+      rendezvous_(rendezvous),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &system_clock_) {
   namespace fs = std::filesystem;
   options_.data_root = fs::absolute(options_.data_root).lexically_normal().string();
   options_.checkpoint_root = fs::absolute(options_.checkpoint_root).lexically_normal().string();
   if (options_.recovery_grace_ms < 0) options_.recovery_grace_ms = options_.lease_ms;
-  auto deadline = Clock::now() + std::chrono::milliseconds(options_.recovery_grace_ms);
+  auto deadline = Now() + std::chrono::milliseconds(options_.recovery_grace_ms);
   int recovering = 0;
   for (StoredJob& stored : store_->LoadJobs()) {
     JobEntry entry;
@@ -40,10 +44,6 @@ Fleet::Fleet(JobStore* store, WatchHub* hub, Rendezvous* rendezvous, FleetOption
                               {"awaiting_workers", std::to_string(recovering)}});
 }
 
-bool Fleet::IsFinal(JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
-}
 
 bool Fleet::IsActive(JobState state) {
   return state == v1::JOB_STATE_SCHEDULED || state == v1::JOB_STATE_RUNNING;
@@ -75,7 +75,7 @@ Job Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::
     job.set_device(spec.device);
     job.set_priority(spec.priority);
     job.set_max_restarts(static_cast<int32_t>(spec.max_restarts));
-    SetTimestamp(job.mutable_created_at(), NowMs());
+    SetTimestamp(job.mutable_created_at(), WallMs());
     job.set_message("waiting for " + std::to_string(spec.world_size) + " idle " + spec.device + " worker(s)");
     job.set_output_dir(
         (std::filesystem::path(options_.checkpoint_root) / job.id()).string());
@@ -83,7 +83,7 @@ Job Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::
     entry.started.assign(spec.world_size, false);
     entry.finished.assign(spec.world_size, false);
     JobEvent event;
-    SetTimestamp(event.mutable_time(), NowMs());
+    SetTimestamp(event.mutable_time(), WallMs());
     event.set_job_id(job.id());
     event.set_state(v1::JOB_STATE_QUEUED);
     event.set_message("submitted");
@@ -147,7 +147,7 @@ grpc::Status Fleet::Cancel(const std::string& job_id, JobCallback done) {
     if (it == jobs_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no job " + job_id);
     JobEntry& entry = it->second;
     JobState state = entry.job.state();
-    if (IsFinal(state)) {
+    if (v1::IsFinalJobState(state)) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "job " + job_id + " already ended (" + JobState_Name(state) + ")");
     }
@@ -156,7 +156,7 @@ grpc::Status Fleet::Cancel(const std::string& job_id, JobCallback done) {
       SetState(entry, v1::JOB_STATE_CANCELLED, "cancelled while queued", after);
     } else if (!entry.cancelling) {
       entry.cancelling = true;
-      entry.cancel_deadline = Clock::now() + std::chrono::milliseconds(options_.cancel_timeout_ms);
+      entry.cancel_deadline = Now() + std::chrono::milliseconds(options_.cancel_timeout_ms);
       SendCancel(entry, "cancelled by user", true);
       Log("INFO", "cancelling job", {{"job", job_id}});
       MaybeCancelled(entry, after);
@@ -171,7 +171,7 @@ grpc::Status Fleet::Watch(const std::string& job_id, WatchSink* sink, bool* subs
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no job " + job_id);
   for (const JobEvent& event : store_->LoadEvents(job_id)) sink->Push(event);
-  *subscribed = !IsFinal(it->second.job.state());
+  *subscribed = !v1::IsFinalJobState(it->second.job.state());
   if (*subscribed) hub_->Subscribe(job_id, sink);
   return grpc::Status::OK;
 }
@@ -184,12 +184,12 @@ void Fleet::Emit(const JobEvent& event, bool persist) {
 
 void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message, Deferred& after) {
   Job& job = entry.job;
-  int64_t now = NowMs();
+  int64_t now = WallMs();
   job.set_state(state);
   job.set_message(message);
   if (state == v1::JOB_STATE_RUNNING && !job.has_started_at()) SetTimestamp(job.mutable_started_at(), now);
   if (state == v1::JOB_STATE_QUEUED) job.clear_worker_ids();
-  if (IsFinal(state)) SetTimestamp(job.mutable_finished_at(), now);
+  if (v1::IsFinalJobState(state)) SetTimestamp(job.mutable_finished_at(), now);
   store_->UpdateJob(job);
   JobEvent event;
   SetTimestamp(event.mutable_time(), now);
@@ -200,14 +200,14 @@ void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message
   Emit(event, true);
   Log("INFO", "job state", {{"job", job.id()}, {"state", JobState_Name(state)},
                             {"attempt", std::to_string(job.attempt())}, {"message", message}});
-  if (IsFinal(state) || state == v1::JOB_STATE_QUEUED) {
+  if (v1::IsFinalJobState(state) || state == v1::JOB_STATE_QUEUED) {
     entry.cancelling = false;
     entry.recovering = false;
     std::string id = job.id();
     Rendezvous* rendezvous = rendezvous_;
     after.push_back([rendezvous, id] { rendezvous->Clear(id); });
   }
-  if (IsFinal(state)) {
+  if (v1::IsFinalJobState(state)) {
     for (auto& callback : entry.on_cancelled) {
       after.push_back([callback, job] { callback(job); });
     }

@@ -32,11 +32,11 @@ uint64_t Fleet::Attach(WorkerSession* session, const v1::RegisterWorker& request
     worker.info.set_threads(request.threads());
     worker.info.set_version(request.version());
     worker.info.set_state(v1::Worker::STATE_IDLE);
-    SetTimestamp(worker.info.mutable_last_heartbeat(), NowMs());
+    SetTimestamp(worker.info.mutable_last_heartbeat(), WallMs());
     session_id = next_session_++;
     worker.session_id = session_id;
     worker.session = session;
-    worker.last_seen = Clock::now();
+    worker.last_seen = Now();
     sessions_[session_id] = id;
     v1::CoordinatorMessage reply;
     reply.mutable_registered()->set_worker_id(id);
@@ -108,8 +108,8 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
     auto sit = sessions_.find(session_id);
     if (sit == sessions_.end()) return;
     WorkerEntry& worker = workers_.at(sit->second);
-    worker.last_seen = Clock::now();
-    SetTimestamp(worker.info.mutable_last_heartbeat(), NowMs());
+    worker.last_seen = Now();
+    SetTimestamp(worker.info.mutable_last_heartbeat(), WallMs());
     JobEntry* entry = CurrentJobOf(worker);
     auto matches = [&](const std::string& job_id, int32_t attempt) {
       return entry && job_id == entry->job.id() && attempt == entry->job.attempt() &&
@@ -134,7 +134,7 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
         entry->job.set_global_step(progress.progress().global_step());
         if (progress.progress().total_steps() > 0) entry->job.set_total_steps(progress.progress().total_steps());
         v1::JobEvent event;
-        SetTimestamp(event.mutable_time(), NowMs());
+        SetTimestamp(event.mutable_time(), WallMs());
         event.set_job_id(entry->job.id());
         *event.mutable_progress() = progress.progress();
         Emit(event, false);
@@ -149,7 +149,7 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
         entry->job.set_global_step(std::max(entry->job.global_step(), epoch.metrics().global_step()));
         store_->UpdateJob(entry->job);
         v1::JobEvent event;
-        SetTimestamp(event.mutable_time(), NowMs());
+        SetTimestamp(event.mutable_time(), WallMs());
         event.set_job_id(entry->job.id());
         *event.mutable_epoch() = epoch.metrics();
         Emit(event, true);
@@ -233,7 +233,7 @@ void Fleet::Tick() {
   Deferred after;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto now = Clock::now();
+    auto now = Now();
     for (auto& [id, worker] : workers_) {
       if (!worker.session || now - worker.last_seen <= std::chrono::milliseconds(options_.lease_ms)) continue;
       std::string reason = "no message for " + std::to_string(options_.lease_ms) + " ms (lease expired)";

@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 
+#include "bertfleet/v1/job_states.h"
 #include "common/util/error.h"
 #include "coordinator/auth/rejected_reactors.h"
 #include "coordinator/job_paths.h"
@@ -20,9 +21,7 @@ grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context, const g
 }
 
 bool IsFinalEvent(const JobEvent& event) {
-  return event.event_case() == JobEvent::kState &&
-         (event.state() == v1::JOB_STATE_SUCCEEDED || event.state() == v1::JOB_STATE_FAILED ||
-          event.state() == v1::JOB_STATE_CANCELLED);
+  return event.event_case() == JobEvent::kState && v1::IsFinalJobState(event.state());
 }
 
 // Streams a job's history, then its live events, and finishes after the final state.

@@ -15,7 +15,7 @@ constexpr std::string_view kHeader = "idx\tlabel\tsentence1\tsentence2";
 
 std::string Quoted(std::string_view text) {
   constexpr size_t kMaxShown = 40;  // keep error lines readable when a whole sentence is wrong
-  // Messages travel in JSON events and gRPC statuses, which need valid UTF-8.
+  // Messages travel in the training child's events (protobuf strings) and gRPC statuses, which need valid UTF-8.
   const std::string valid = utf8::ReplaceMalformed(text);
   std::string shown(utf8::TruncateAtCharBoundary(valid, kMaxShown));
   if (shown.size() < valid.size()) shown += "...";

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "worker/engine/adamw_cpu_kernel.h"
-#include "worker/engine/adamw_optimizer.h"
-#include "worker/engine/flat_parameters.h"
+#include "worker/engine/kernels/cpu/adamw_cpu_kernel.h"
+#include "worker/engine/optim/adamw_optimizer.h"
+#include "worker/engine/optim/flat_parameters.h"
 
 namespace bertfleet {
 namespace {

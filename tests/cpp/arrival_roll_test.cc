@@ -1,6 +1,6 @@
 // Rank 0's arrival roll over real loopback sockets: who checked in, who did not, and a rank 0
 // that never came.
-#include "common/util/arrival_roll.h"
+#include "worker/engine/collective/rendezvous/arrival_roll.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -3,8 +3,8 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/torch.h>
 
-#include "worker/engine/autocast_weight.h"
-#include "worker/engine/torch_compat.h"
+#include "worker/engine/kernels/cpu/autocast_weight.h"
+#include "worker/engine/torch/torch_compat.h"
 
 namespace bertfleet {
 namespace {

@@ -10,13 +10,13 @@
 #include "common/model/safetensors_format.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
-#include "worker/engine/attention_softmax.h"
-#include "worker/engine/bert_model.h"
-#include "worker/engine/dropout.h"
-#include "worker/engine/torch_dropout_draws.h"
-#include "worker/engine/pretrained.h"
-#include "worker/engine/safetensors_io.h"
-#include "worker/engine/torch_compat.h"
+#include "worker/engine/kernels/cpu/attention_softmax.h"
+#include "worker/engine/model/bert_model.h"
+#include "worker/engine/kernels/cpu/dropout.h"
+#include "worker/engine/kernels/cpu/torch_dropout_draws.h"
+#include "worker/engine/checkpoint/pretrained.h"
+#include "worker/engine/checkpoint/safetensors_io.h"
+#include "worker/engine/torch/torch_compat.h"
 
 namespace bertfleet {
 namespace {

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "worker/engine/communicator.h"
+#include "worker/engine/collective/communicator.h"
 
 namespace bertfleet {
 

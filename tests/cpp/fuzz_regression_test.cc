@@ -78,7 +78,7 @@ TEST(JobSpecFuzzRegression, StringValuesMustBeUtf8) {
 }
 
 // job_spec_fuzzer: messages quoted raw bytes (values, keys, yaml-cpp's own diagnostics), so the
-// error itself could not be written as a JSON event or read as a UTF-8 gRPC status.
+// error itself could not be sent as a protobuf string or read as a UTF-8 gRPC status.
 TEST(JobSpecFuzzRegression, ErrorMessagesAreValidUtf8) {
   const std::vector<std::function<void()>> bad_inputs = {
       [] { ParseJobSpec("seed: \"\xFF\xFE\"\n", "job.yaml"); },

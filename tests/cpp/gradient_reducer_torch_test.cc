@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "fake_communicator.h"
-#include "worker/engine/flat_parameters.h"
-#include "worker/engine/gradient_reducer.h"
+#include "worker/engine/optim/flat_parameters.h"
+#include "worker/engine/collective/gradient_reducer.h"
 
 namespace bertfleet {
 namespace {

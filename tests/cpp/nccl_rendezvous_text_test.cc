@@ -1,5 +1,5 @@
 // The NCCL group id as rank 0 publishes it: round trip, and errors that name the source.
-#include "common/util/nccl_rendezvous_text.h"
+#include "worker/engine/collective/rendezvous/nccl_rendezvous_text.h"
 
 #include <gtest/gtest.h>
 

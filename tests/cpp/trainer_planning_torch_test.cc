@@ -4,9 +4,9 @@
 #include <numeric>
 #include <set>
 
-#include "worker/engine/adamw_optimizer.h"
-#include "worker/engine/flat_parameters.h"
-#include "worker/engine/trainer.h"
+#include "worker/engine/optim/adamw_optimizer.h"
+#include "worker/engine/optim/flat_parameters.h"
+#include "worker/engine/train/trainer.h"
 
 namespace bertfleet {
 namespace {

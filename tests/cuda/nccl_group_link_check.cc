@@ -1,4 +1,4 @@
-// Links worker/engine/nccl/nccl_group.cc against libnccl and cudart (built whenever a CUDA
+// Links worker/engine/collective/nccl/nccl_group.cc against libnccl and cudart (built whenever a CUDA
 // toolkit with NCCL is found, also in CPU-only builds; CTest: cuda.nccl_link_check).
 // Without a CUDA device it says so and exits 0. With one it runs a 1-rank group on device 0:
 // join with a timeout, all-reduce of float and double buffers, broadcast and barrier.
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/util/error.h"
-#include "worker/engine/nccl/nccl_group.h"
+#include "worker/engine/collective/nccl/nccl_group.h"
 
 namespace {
 

@@ -16,9 +16,9 @@
 
 namespace bertfleet::fuzz {
 
-// Errors are shown to users, sent in gRPC statuses and written into JSON event lines, so every
-// message must name the file it is about (`source`) and be valid UTF-8 (nlohmann::json::dump
-// throws on anything else, which would turn a clear error into a second failure).
+// Errors are shown to users, sent in gRPC statuses and in the training child's events, so every
+// message must name the file it is about (`source`) and be valid UTF-8 (protobuf and nlohmann::json
+// refuse anything else, which would turn a clear error into a second failure).
 inline void CheckError(const Error& error, std::string_view source) {
   const std::string_view message = error.what();
   if (message.find(source) != std::string_view::npos && utf8::IsValid(message)) return;

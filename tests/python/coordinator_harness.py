@@ -183,6 +183,17 @@ class Coordinator:
             assert time.monotonic() < deadline, f"{job_id} stayed {job.state} ({job.message}), wanted {state}"
             time.sleep(0.05)
 
+    def wait_epochs(self, job_id, count, timeout=10.0):
+        """The job once it has `count` epochs: reports on one worker's stream are not ordered with
+        those on another's, so a test waits for them before acting on a second stream."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if len(job.epochs) >= count:
+                return job
+            assert time.monotonic() < deadline, f"{job_id} has {len(job.epochs)} epoch(s), wanted {count}"
+            time.sleep(0.05)
+
 
 class FakeWorker:
     """A simulated worker: a real WorkerService.Connect stream driven from Python."""

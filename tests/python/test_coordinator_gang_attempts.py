@@ -60,7 +60,7 @@ def test_lost_rank_restarts_the_gang_from_the_latest_checkpoint_until_restarts_r
     b.send(checkpoint=pb.CheckpointSaved(job_id=job.id, attempt=1, global_step=9, path="elsewhere"))  # rank 1: no
     a.send(checkpoint=pb.CheckpointSaved(job_id=job.id, attempt=1, global_step=6, path=checkpoint))
     a.send(epoch=epoch(bertfleet_pb, first0, 1, 0.75))
-    coordinator.wait_state(job.id, jobs.JOB_STATE_RUNNING)
+    coordinator.wait_epochs(job.id, 1)  # before b's stream breaks: a's and b's streams are not ordered
 
     b.close()  # rank 1's stream breaks: the attempt ends on every rank
     cancel = a.next_of("cancel")
@@ -81,7 +81,7 @@ def test_lost_rank_restarts_the_gang_from_the_latest_checkpoint_until_restarts_r
     c.started(second1)
     a.send(epoch=epoch(bertfleet_pb, second0, 1, 0.5))  # epoch 1 again after resuming inside it: ignored
     a.send(epoch=epoch(bertfleet_pb, second0, 2, 0.875))
-    coordinator.wait_state(job.id, jobs.JOB_STATE_RUNNING)
+    coordinator.wait_epochs(job.id, 2)  # rank 0's stream; c's failure comes on another
 
     c.finished(second1, success=False, message="Connection closed by peer (rank 0)")
     failed = coordinator.wait_state(job.id, jobs.JOB_STATE_FAILED)

@@ -17,7 +17,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include "worker/engine/gloo/gloo_communicator.h"
+#include "worker/engine/collective/gloo/gloo_communicator.h"
 #endif
 
 int main(int argc, char** argv) {

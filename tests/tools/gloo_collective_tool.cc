@@ -18,7 +18,7 @@
 #include "common/util/error.h"
 #include "common/util/host_port.h"
 #ifdef BERTFLEET_GLOO
-#include "worker/engine/gloo/gloo_communicator.h"
+#include "worker/engine/collective/gloo/gloo_communicator.h"
 #endif
 
 int main(int argc, char** argv) {

@@ -9,9 +9,9 @@
 #include <iostream>
 
 #include "common/train/lr_schedule.h"
-#include "worker/engine/adamw_optimizer.h"
-#include "worker/engine/flat_parameters.h"
-#include "worker/engine/safetensors_io.h"
+#include "worker/engine/optim/adamw_optimizer.h"
+#include "worker/engine/optim/flat_parameters.h"
+#include "worker/engine/checkpoint/safetensors_io.h"
 
 using namespace bertfleet;
 

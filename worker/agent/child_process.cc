@@ -41,9 +41,9 @@ void WriteAll(int fd, const std::string& data) {
 
 }  // namespace
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& input, LineCallback on_line,
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& input, OutputCallback on_output,
                            ExitCallback on_exit, size_t stderr_tail_bytes)
-    : stderr_tail_bytes_(stderr_tail_bytes), on_line_(std::move(on_line)), on_exit_(std::move(on_exit)) {
+    : stderr_tail_bytes_(stderr_tail_bytes), on_output_(std::move(on_output)), on_exit_(std::move(on_exit)) {
   if (argv.empty()) throw Error("child process: empty command line");
   // Everything the child needs is prepared before fork: after it only async-signal-safe calls.
   std::vector<char*> args;
@@ -109,7 +109,6 @@ void ChildProcess::Signal(int signal_number) {
 }
 
 void ChildProcess::ReadLoop(int stdout_fd, int stderr_fd) {
-  std::string line_buffer;
   std::string tail;
   char chunk[8192];
   while (stdout_fd >= 0 || stderr_fd >= 0) {
@@ -131,13 +130,7 @@ void ChildProcess::ReadLoop(int stdout_fd, int stderr_fd) {
         continue;
       }
       if (is_stdout) {
-        line_buffer.append(chunk, static_cast<size_t>(n));
-        size_t newline;
-        while ((newline = line_buffer.find('\n')) != std::string::npos) {
-          const std::string line = line_buffer.substr(0, newline);
-          line_buffer.erase(0, newline + 1);
-          if (!line.empty() && on_line_) on_line_(line);
-        }
+        if (on_output_) on_output_(std::string_view(chunk, static_cast<size_t>(n)));
       } else {
         tail.append(chunk, static_cast<size_t>(n));
         if (tail.size() > 2 * stderr_tail_bytes_) tail.erase(0, tail.size() - stderr_tail_bytes_);
@@ -146,7 +139,6 @@ void ChildProcess::ReadLoop(int stdout_fd, int stderr_fd) {
   }
   CloseFd(stdout_fd);
   CloseFd(stderr_fd);
-  if (!line_buffer.empty() && on_line_) on_line_(line_buffer);
 
   // Reap without racing Signal(): mark reaped (under the lock) before the pid can be reused.
   siginfo_t info;

@@ -8,21 +8,19 @@
 #include <ctime>
 #include <thread>
 
-#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
-#include "bertfleet/v1/workers.grpc.pb.h"
-#include "client/channel_credentials.h"
 #include "common/util/error.h"
 #include "common/util/grpc_status_name.h"
 #include "common/util/log.h"
 #include "common/util/usable_cores.h"
+#include "worker/agent/child_process.h"
+#include "worker/agent/grpc_coordinator_link.h"
 
 namespace bertfleet {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 std::string HostName() {
@@ -46,20 +44,6 @@ std::string Tail(const std::string& text, size_t max_bytes) {
 
 }  // namespace
 
-struct WorkerAgent::Connection {
-  uint64_t id = 0;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::WorkerService::Stub> stub;
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::WorkerMessage, v1::CoordinatorMessage>> stream;
-  std::thread reader;
-  // Set by the reader when the coordinator ended the stream: Finish() then returns the
-  // coordinator's status (e.g. PERMISSION_DENIED for a wrong token) instead of our CANCELLED.
-  std::atomic<bool> ended_by_coordinator{false};
-  bool registered = false;
-  Clock::time_point started;
-};
-
 WorkerAgent::WorkerAgent(AgentOptions options)
     : options_(std::move(options)),
       host_(HostName()),
@@ -67,6 +51,14 @@ WorkerAgent::WorkerAgent(AgentOptions options)
       reports_(options_.max_buffered_reports) {
   if (options_.advertise_host.empty()) options_.advertise_host = host_;
   if (options_.threads <= 0) options_.threads = UsableCores();
+  if (!options_.connector) {
+    own_connector_ = std::make_unique<GrpcCoordinatorConnector>(options_.coordinator, options_.connection);
+    options_.connector = own_connector_.get();
+  }
+  if (!options_.launcher) {
+    own_launcher_ = std::make_unique<ChildProcessLauncher>();
+    options_.launcher = own_launcher_.get();
+  }
 }
 
 WorkerAgent::~WorkerAgent() {
@@ -102,22 +94,15 @@ void WorkerAgent::ScheduleReconnect() {
   for (int i = 0; i < connect_failures_ && delay < options_.reconnect_max.count(); ++i) delay *= 2;
   delay = std::min<int64_t>(delay, options_.reconnect_max.count());
   std::uniform_int_distribution<int64_t> jitter(delay / 2, std::max<int64_t>(delay / 2, delay));
-  next_connect_ = Clock::now() + milliseconds(jitter(random_));
+  next_connect_ = Now() + milliseconds(jitter(random_));
   ++connect_failures_;
 }
 
 void WorkerAgent::StartConnection() {
   auto connection = std::make_unique<Connection>();
   connection->id = next_connection_id_++;
-  connection->started = Clock::now();
-  // A fresh channel per attempt: no inherited subchannel backoff, so a restarted coordinator
-  // is found as soon as our own backoff allows.
-  grpc::ChannelArguments arguments;
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  connection->channel =
-      grpc::CreateCustomChannel(options_.coordinator, client::MakeChannelCredentials(options_.connection), arguments);
-  connection->stub = v1::WorkerService::NewStub(connection->channel);
+  connection->started = Now();
+  connection->link = options_.connector->NewLink();
 
   v1::WorkerMessage hello;
   v1::RegisterWorker* reg = hello.mutable_register_();
@@ -142,41 +127,35 @@ void WorkerAgent::StartConnection() {
     }
   }
 
-  // The reader thread opens the stream and sends `register`, so a slow or unreachable
-  // coordinator never blocks this thread; this thread writes only after `registered`.
-  Connection* raw = connection.get();
-  raw->reader = std::thread([this, raw, hello] {
-    raw->stream = raw->stub->Connect(&raw->context);
-    if (raw->stream->Write(hello)) {
-      v1::CoordinatorMessage message;
-      while (raw->stream->Read(&message)) {
-        Post({InboxItem::kCoordinatorMessage, raw->id, message, {}, {}, {}});
-        message.Clear();
-      }
-    }
-    raw->ended_by_coordinator = true;
-    Post({InboxItem::kStreamClosed, raw->id, {}, {}, {}, {}});
-  });
+  // This thread writes only after `registered`.
+  const uint64_t id = connection->id;
+  connection->link->Open(
+      hello,
+      [this, id](const v1::CoordinatorMessage& message) {
+        InboxItem item;
+        item.kind = InboxItem::kCoordinatorMessage;
+        item.connection = id;
+        item.message = message;
+        Post(std::move(item));
+      },
+      [this, id] {
+        InboxItem item;
+        item.kind = InboxItem::kStreamClosed;
+        item.connection = id;
+        Post(std::move(item));
+      });
   connection_ = std::move(connection);
 }
 
 void WorkerAgent::CloseConnection(const std::string& why, bool drain) {
   if (!connection_) return;
   std::unique_ptr<Connection> connection = std::move(connection_);
-  if (drain && connection->registered && !connection->ended_by_coordinator && connection->stream->WritesDone()) {
-    const auto deadline = Clock::now() + kDrainTimeout;
-    while (!connection->ended_by_coordinator && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(10));
-  }
-  if (!connection->ended_by_coordinator) connection->context.TryCancel();
-  if (connection->reader.joinable()) connection->reader.join();
+  const grpc::Status status = connection->link->Close(drain && connection->registered);
   std::string status_text;
-  if (connection->stream) {
-    const grpc::Status status = connection->stream->Finish();
-    // An unreachable coordinator is reported once per outage, not at every retry.
-    const bool repeated_outage = status.error_code() == grpc::StatusCode::UNAVAILABLE && connect_failures_ > 0;
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED && !repeated_outage) {
-      status_text = " (" + GrpcStatusName(status.error_code()) + ": " + status.error_message() + ")";
-    }
+  // An unreachable coordinator is reported once per outage, not at every retry.
+  const bool repeated_outage = status.error_code() == grpc::StatusCode::UNAVAILABLE && connect_failures_ > 0;
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED && !repeated_outage) {
+    status_text = " (" + GrpcStatusName(status.error_code()) + ": " + status.error_message() + ")";
   }
   if (connection->registered || !status_text.empty()) {
     Log("connection to coordinator " + options_.coordinator + " closed: " + why + status_text);
@@ -188,7 +167,7 @@ void WorkerAgent::CloseConnection(const std::string& why, bool drain) {
 
 bool WorkerAgent::Write(const v1::WorkerMessage& message) {
   if (!connection_ || !connection_->registered) return false;
-  if (connection_->stream->Write(message)) return true;
+  if (connection_->link->Write(message)) return true;
   CloseConnection("write failed");
   return false;
 }
@@ -212,7 +191,7 @@ void WorkerAgent::RememberSent(const v1::WorkerMessage& message) {
       kind != v1::WorkerMessage::kFinished) {
     return;  // progress is live only; `started` is implied by `running` at registration
   }
-  const auto now = Clock::now();
+  const auto now = Now();
   in_doubt_.push_back({now, message});
   while (!in_doubt_.empty() && now - in_doubt_.front().first > kInDoubtWindow) in_doubt_.pop_front();
 }
@@ -221,7 +200,7 @@ void WorkerAgent::RequeueInDoubt() {
   // A written report may still die with the coordinator (SIGKILL before it was read or
   // committed). The coordinator ignores repeats (one epoch per job, one finish per attempt), so
   // the recent ones are sent again, first, on the next connection.
-  const auto cutoff = Clock::now() - kInDoubtWindow;
+  const auto cutoff = Now() - kInDoubtWindow;
   ReportBuffer replay(options_.max_buffered_reports);
   size_t again = 0;
   for (auto& [sent_at, message] : in_doubt_) {
@@ -247,7 +226,7 @@ void WorkerAgent::OnCoordinatorMessage(const v1::CoordinatorMessage& message) {
       connection_->registered = true;
       if (options_.metrics) options_.metrics->SetWorkerId(options_.worker_id);
       connect_failures_ = 0;
-      next_heartbeat_ = Clock::now() + heartbeat_interval_;
+      next_heartbeat_ = Now() + heartbeat_interval_;
       Log("registered with coordinator " + options_.coordinator + " as " + options_.worker_id + " (" +
           std::to_string(running_.size()) + " running, " + std::to_string(reports_.size()) +
           " buffered reports" + (reports_.dropped() ? ", " + std::to_string(reports_.dropped()) + " dropped" : "") +
@@ -275,21 +254,25 @@ void WorkerAgent::OnAssignment(const v1::Assignment& assignment) {
   LaunchAssignment(assignment);
 }
 
+void WorkerAgent::RequestCancel(RunningAssignment& run, const std::string& reason) {
+  run.cancel_requested = true;
+  run.cancel_reason = reason;
+  run.kill_deadline = Now() + options_.cancel_grace;
+  if (run.child) run.child->Signal(SIGTERM);
+}
+
 void WorkerAgent::OnCancel(const v1::CancelAssignment& cancel) {
   bool found = false;
   for (auto& [key, run] : running_) {
     if (key.job_id != cancel.job_id() || (cancel.attempt() != 0 && key.attempt != cancel.attempt())) continue;
     found = true;
     if (run.cancel_requested) continue;
-    run.cancel_requested = true;
-    run.cancel_reason = cancel.reason().empty() ? "cancelled" : cancel.reason();
-    run.kill_deadline = Clock::now() + options_.cancel_grace;
-    Log(key, "cancelling (" + run.cancel_reason + ")");
-    if (run.child) {
-      run.child->Signal(SIGTERM);
-    } else {
+    const std::string reason = cancel.reason().empty() ? "cancelled" : cancel.reason();
+    Log(key, "cancelling (" + reason + ")");
+    RequestCancel(run, reason);
+    if (!run.child) {
       run.rendezvous.reset();  // still waiting for rank 0: nothing to stop, ends here
-      Post({InboxItem::kRendezvousDone, 0, {}, key, "cancelled", {}, static_cast<int>(grpc::StatusCode::CANCELLED)});
+      Post({InboxItem::kRendezvousDone, 0, {}, key, {}, "cancelled", {}, static_cast<int>(grpc::StatusCode::CANCELLED)});
     }
   }
   if (!found) {
@@ -298,50 +281,65 @@ void WorkerAgent::OnCancel(const v1::CancelAssignment& cancel) {
   }
 }
 
-void WorkerAgent::OnChildLine(const AssignmentKey& key, const std::string& line) {
+void WorkerAgent::OnChildEvent(const AssignmentKey& key, v1::AssignmentEvent event) {
   auto it = running_.find(key);
   if (it == running_.end()) return;
-  nlohmann::json event = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!event.is_object() || !event.contains("event")) {
-    Log(key, "unexpected output: " + line, "WARN");
-    return;
+  RunningAssignment& run = it->second;
+  switch (event.event_case()) {
+    case v1::AssignmentEvent::kFinished:
+    case v1::AssignmentEvent::kFailed:
+    case v1::AssignmentEvent::kStopped:
+      run.terminal_event = std::move(event);
+      return;
+    case v1::AssignmentEvent::kRendezvous:
+      return OnRendezvousEvent(key, event.rendezvous());
+    default:
+      break;
   }
-  const std::string kind = event.value("event", "");
-  if (kind == "finished" || kind == "failed" || kind == "stopped") {
-    it->second.terminal_event = std::move(event);
-    return;
-  }
-  if (kind == "rendezvous") return OnRendezvousEvent(key, event);
   if (options_.metrics) options_.metrics->OnChildEvent(key, event);
   // A checkpoint written while stopping (SIGTERM saves at the next step boundary) is what the
   // job resumes from: the coordinator wants it even though it no longer wants this run's numbers.
-  if (it->second.cancel_requested && kind != "checkpoint") return;
-  if (kind == "started") Log(key, "started");
-  if (kind == "progress" || kind == "epoch") Log(key, EventLogLine(event));
+  if (run.cancel_requested && !event.has_checkpoint()) return;
+  if (event.has_started()) Log(key, "started");
+  if (event.has_progress() || event.has_epoch()) Log(key, EventLogLine(event));
   if (auto report = ReportFromEvent(key, event)) Report(std::move(*report));
+}
+
+void WorkerAgent::OnChildStreamError(const AssignmentKey& key, const std::string& error) {
+  auto it = running_.find(key);
+  if (it == running_.end()) return;
+  RunningAssignment& run = it->second;
+  if (!run.stream_error.empty()) return;
+  // Nothing after a bad frame can be trusted: stop the process and fail the run with the error.
+  run.stream_error = error;
+  Log(key, "the training process's " + error + "; stopping it", "ERROR");
+  if (!run.cancel_requested) RequestCancel(run, error);
 }
 
 void WorkerAgent::OnChildExit(const AssignmentKey& key, const ChildExit& exit) {
   auto it = running_.find(key);
   if (it == running_.end()) return;
   RunningAssignment& run = it->second;
-  const nlohmann::json& terminal = run.terminal_event;
-  const std::string kind = terminal.is_object() ? terminal.value("event", "") : "";
+  const v1::AssignmentEvent& terminal = run.terminal_event;
+  const bool succeeded = terminal.has_finished() && run.stream_error.empty();
+  const bool cancelled = !succeeded && run.cancel_requested && run.stream_error.empty();
   v1::WorkerMessage message;
-  if (kind == "finished") {
-    const v1::EpochMetrics metrics = EpochMetricsFromJson(terminal.value("final_metrics", nlohmann::json::object()));
-    message = FinishedMessage(key, true, false, "", &metrics, terminal.value("model_dir", ""));
+  if (succeeded) {
+    message = FinishedMessage(key, true, false, "", &terminal.finished().final_metrics(), terminal.finished().model_dir());
     Log(key, "succeeded");
-  } else if (run.cancel_requested) {
+  } else if (cancelled) {
     message = FinishedMessage(key, false, true, run.cancel_reason, nullptr, "");
     Log(key, "cancelled (training process " + exit.Describe() + ")");
   } else {
     std::string text;
-    if (kind == "failed") {
-      text = terminal.value("message", "training failed");
-    } else if (kind == "stopped") {
-      text = "training process stopped by a signal at step " +
-             std::to_string(terminal.value("global_step", int64_t{0}));
+    if (!run.stream_error.empty()) {
+      text = "training process " + exit.Describe() + " after a " + run.stream_error;
+      const std::string tail = Tail(exit.stderr_tail, 1500);
+      if (!tail.empty()) text += ": " + tail;
+    } else if (terminal.has_failed()) {
+      text = terminal.failed().message().empty() ? "training failed" : terminal.failed().message();
+    } else if (terminal.has_stopped()) {
+      text = "training process stopped by a signal at step " + std::to_string(terminal.stopped().global_step());
     } else {
       text = "training process " + exit.Describe();
       const std::string tail = Tail(exit.stderr_tail, 1500);
@@ -350,67 +348,90 @@ void WorkerAgent::OnChildExit(const AssignmentKey& key, const ChildExit& exit) {
     message = FinishedMessage(key, false, false, text, nullptr, "");
     Log(key, "failed: " + text, "ERROR");
   }
-  if (options_.metrics) {
-    options_.metrics->OnAssignmentEnded(key, kind == "finished" ? "succeeded" : run.cancel_requested ? "cancelled" : "failed");
-  }
+  if (options_.metrics) options_.metrics->OnAssignmentEnded(key, succeeded ? "succeeded" : cancelled ? "cancelled" : "failed");
   running_.erase(it);  // joins the finished reader thread
   Report(std::move(message));
+}
+
+void WorkerAgent::Tick() {
+  const auto now = Now();
+  if (!connection_ && now >= next_connect_) StartConnection();
+  if (connection_ && !connection_->registered && now - connection_->started > options_.register_timeout) {
+    CloseConnection("no reply to register within " + std::to_string(options_.register_timeout.count()) + " ms");
+  }
+  if (connection_ && connection_->registered && now >= next_heartbeat_) {
+    v1::WorkerMessage heartbeat;
+    heartbeat.mutable_heartbeat();
+    next_heartbeat_ = now + heartbeat_interval_;
+    Write(heartbeat);
+  }
+  for (auto& [key, run] : running_) {
+    if (run.child && run.cancel_requested && !run.killed && now >= run.kill_deadline) {
+      Log(key, "still running " + std::to_string(options_.cancel_grace.count()) + " ms after SIGTERM, sending SIGKILL");
+      run.child->Signal(SIGKILL);
+      run.killed = true;
+    }
+  }
+}
+
+std::deque<WorkerAgent::InboxItem> WorkerAgent::TakeInbox(milliseconds wait) {
+  std::deque<InboxItem> items;
+  std::unique_lock<std::mutex> lock(inbox_mutex_);
+  if (wait.count() > 0) inbox_cv_.wait_for(lock, wait, [this] { return !inbox_.empty(); });
+  items.swap(inbox_);
+  return items;
+}
+
+bool WorkerAgent::Poll(milliseconds wait) {
+  if (stopped_) return true;
+  if (stop_requested_) {
+    if (!shutting_down_) BeginShutdown();
+    ShutdownTurn(wait);
+    if (!running_.empty()) return false;
+    if (connection_) CloseConnection("agent stopped", /*drain=*/true);
+    stopped_ = true;
+    return true;
+  }
+  Tick();
+  for (InboxItem& item : TakeInbox(wait)) {
+    switch (item.kind) {
+      case InboxItem::kCoordinatorMessage:
+        if (connection_ && connection_->id == item.connection) OnCoordinatorMessage(item.message);
+        break;
+      case InboxItem::kStreamClosed:
+        if (connection_ && connection_->id == item.connection) CloseConnection("stream ended");
+        break;
+      case InboxItem::kChildEvent:
+        OnChildEvent(item.key, std::move(item.event));
+        break;
+      case InboxItem::kChildStreamError:
+        OnChildStreamError(item.key, item.text);
+        break;
+      case InboxItem::kChildExit:
+        OnChildExit(item.key, item.exit);
+        break;
+      case InboxItem::kRendezvousDone:
+        OnRendezvousDone(item.key, item.status_code, item.text);
+        break;
+    }
+  }
+  return false;
 }
 
 int WorkerAgent::Run() {
   Log("agent for coordinator " + options_.coordinator + " (device " + options_.device + ", " +
       std::to_string(options_.threads) + " threads)");
-  next_connect_ = Clock::now();
-  while (!stop_requested_) {
-    const auto now = Clock::now();
-    if (!connection_ && now >= next_connect_) StartConnection();
-    if (connection_ && !connection_->registered && now - connection_->started > options_.register_timeout) {
-      CloseConnection("no reply to register within " + std::to_string(options_.register_timeout.count()) + " ms");
-    }
-    if (connection_ && connection_->registered && now >= next_heartbeat_) {
-      v1::WorkerMessage heartbeat;
-      heartbeat.mutable_heartbeat();
-      next_heartbeat_ = now + heartbeat_interval_;
-      Write(heartbeat);
-    }
-    for (auto& [key, run] : running_) {
-      if (run.child && run.cancel_requested && !run.killed && now >= run.kill_deadline) {
-        Log(key, "still running " + std::to_string(options_.cancel_grace.count()) +
-            " ms after SIGTERM, sending SIGKILL");
-        run.child->Signal(SIGKILL);
-        run.killed = true;
-      }
-    }
-
-    std::deque<InboxItem> items;
-    {
-      std::unique_lock<std::mutex> lock(inbox_mutex_);
-      inbox_cv_.wait_for(lock, milliseconds(100), [this] { return !inbox_.empty(); });
-      items.swap(inbox_);
-    }
-    for (InboxItem& item : items) {
-      switch (item.kind) {
-        case InboxItem::kCoordinatorMessage:
-          if (connection_ && connection_->id == item.connection) OnCoordinatorMessage(item.message);
-          break;
-        case InboxItem::kStreamClosed:
-          if (connection_ && connection_->id == item.connection) CloseConnection("stream ended");
-          break;
-        case InboxItem::kChildLine:
-          OnChildLine(item.key, item.line);
-          break;
-        case InboxItem::kChildExit:
-          OnChildExit(item.key, item.exit);
-          break;
-        case InboxItem::kRendezvousDone:
-          OnRendezvousDone(item.key, item.status_code, item.line);
-          break;
-      }
-    }
+  next_connect_ = Now();
+  while (!Poll(milliseconds(100))) {
   }
+  return 0;
+}
 
-  // Shutdown: stop the children (SIGTERM, then SIGKILL after the grace period) and report them.
+void WorkerAgent::BeginShutdown() {
+  // Stop the children (SIGTERM, then SIGKILL after the grace period) and report them.
   Log("stopping");
+  shutting_down_ = true;
+  shutdown_deadline_ = Now() + options_.cancel_grace;
   for (auto it = running_.begin(); it != running_.end();) {
     RunningAssignment& run = it->second;
     run.cancel_requested = true;
@@ -425,34 +446,29 @@ int WorkerAgent::Run() {
       it = running_.erase(it);
     }
   }
-  const auto deadline = Clock::now() + options_.cancel_grace;
-  while (!running_.empty()) {
-    if (Clock::now() >= deadline) {
-      for (auto& [key, run] : running_) run.child->Signal(SIGKILL);
-    }
-    std::deque<InboxItem> items;
-    {
-      std::unique_lock<std::mutex> lock(inbox_mutex_);
-      inbox_cv_.wait_for(lock, milliseconds(100), [this] { return !inbox_.empty(); });
-      items.swap(inbox_);
-    }
-    for (InboxItem& item : items) {
-      if (item.kind == InboxItem::kChildExit) {
-        // A stopped worker's run failed (so the coordinator retries it elsewhere), not cancelled.
-        auto it = running_.find(item.key);
-        if (it == running_.end()) continue;
-        v1::WorkerMessage finished = FinishedMessage(item.key, false, false, it->second.cancel_reason, nullptr, "");
-        finished.mutable_finished()->set_worker_stopping(true);  // no new work for us meanwhile
-        Report(std::move(finished));
-        if (options_.metrics) options_.metrics->OnAssignmentEnded(item.key, "failed");
-        running_.erase(it);
-      } else if (item.kind == InboxItem::kChildLine) {
-        OnChildLine(item.key, item.line);
-      }
+}
+
+void WorkerAgent::ShutdownTurn(milliseconds wait) {
+  if (Now() >= shutdown_deadline_) {
+    for (auto& [key, run] : running_) {
+      if (!run.killed) run.child->Signal(SIGKILL);
+      run.killed = true;
     }
   }
-  if (connection_) CloseConnection("agent stopped", /*drain=*/true);
-  return 0;
+  for (InboxItem& item : TakeInbox(wait)) {
+    if (item.kind == InboxItem::kChildExit) {
+      // A stopped worker's run failed (so the coordinator retries it elsewhere), not cancelled.
+      auto it = running_.find(item.key);
+      if (it == running_.end()) continue;
+      v1::WorkerMessage finished = FinishedMessage(item.key, false, false, it->second.cancel_reason, nullptr, "");
+      finished.mutable_finished()->set_worker_stopping(true);  // no new work for us meanwhile
+      Report(std::move(finished));
+      if (options_.metrics) options_.metrics->OnAssignmentEnded(item.key, "failed");
+      running_.erase(it);
+    } else if (item.kind == InboxItem::kChildEvent) {
+      OnChildEvent(item.key, std::move(item.event));
+    }
+  }
 }
 
 }  // namespace bertfleet

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
 
 #include "client/channel_credentials.h"
 #include "worker/agent/worker_agent.h"
@@ -41,7 +42,7 @@ void WorkerAgent::LaunchAssignment(const v1::Assignment& assignment) {
     run.rendezvous = Rendezvous().Get(
         key.job_id, key.attempt, key.rank, options_.rendezvous_timeout,
         [this, key](const grpc::Status& status, const std::string& payload) {
-          Post({InboxItem::kRendezvousDone, 0, {}, key, status.ok() ? payload : status.error_message(), {},
+          Post({InboxItem::kRendezvousDone, 0, {}, key, {}, status.ok() ? payload : status.error_message(), {},
                 static_cast<int>(status.error_code())});
         });
     running_.emplace(key, std::move(run));
@@ -74,10 +75,33 @@ bool WorkerAgent::StartTraining(RunningAssignment& run, const std::vector<std::s
     argv.push_back(std::to_string(options_.collective_timeout_seconds));
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  // The child's stdout is decoded on its reader thread; the agent's thread gets whole events, or
+  // the one error that ends the stream's trust.
+  run.events = std::make_shared<AssignmentEventReader>();
+  auto on_output = [this, key, events = run.events](std::string_view bytes) {
+    if (events->broken()) return;
+    std::vector<v1::AssignmentEvent> decoded;
+    std::string error;
+    try {
+      events->Feed(bytes, decoded);
+    } catch (const AssignmentEventStreamError& stream_error) {
+      error = stream_error.what();
+    }
+    for (v1::AssignmentEvent& event : decoded) Post({InboxItem::kChildEvent, 0, {}, key, std::move(event)});
+    if (!error.empty()) Post({InboxItem::kChildStreamError, 0, {}, key, {}, error});
+  };
+  auto on_exit = [this, key, events = run.events](const ChildExit& exit) {
+    if (!events->broken()) {
+      try {
+        events->Finish();
+      } catch (const AssignmentEventStreamError& error) {
+        Post({InboxItem::kChildStreamError, 0, {}, key, {}, error.what()});
+      }
+    }
+    Post({InboxItem::kChildExit, 0, {}, key, {}, {}, exit});
+  };
   try {
-    run.child = std::make_unique<ChildProcess>(
-        argv, input, [this, key](const std::string& line) { Post({InboxItem::kChildLine, 0, {}, key, line, {}}); },
-        [this, key](const ChildExit& exit) { Post({InboxItem::kChildExit, 0, {}, key, {}, exit}); });
+    run.child = options_.launcher->Start(argv, input, std::move(on_output), std::move(on_exit));
   } catch (const std::exception& error) {
     ReportFailure(key, std::string("cannot start the training process: ") + error.what());
     return false;
@@ -97,10 +121,7 @@ void WorkerAgent::OnRendezvousDone(const AssignmentKey& key, int status_code, co
     if (code == grpc::StatusCode::OK || run.cancel_requested) return;
     // The other ranks cannot find us: this attempt cannot form its group.
     Log(key, "cannot publish the rendezvous address: " + text, "ERROR");
-    run.cancel_requested = true;
-    run.cancel_reason = "cannot publish the rendezvous address through the coordinator: " + text;
-    run.kill_deadline = std::chrono::steady_clock::now() + options_.cancel_grace;
-    if (run.child) run.child->Signal(SIGTERM);
+    RequestCancel(run, "cannot publish the rendezvous address through the coordinator: " + text);
     return;
   }
   if (run.cancel_requested) {
@@ -118,19 +139,19 @@ void WorkerAgent::OnRendezvousDone(const AssignmentKey& key, int status_code, co
   if (!StartTraining(run, {"--rendezvous-address", text})) running_.erase(it);
 }
 
-void WorkerAgent::OnRendezvousEvent(const AssignmentKey& key, const nlohmann::json& event) {
+void WorkerAgent::OnRendezvousEvent(const AssignmentKey& key, const v1::RendezvousPublished& event) {
   auto it = running_.find(key);
   if (it == running_.end() || it->second.cancel_requested) return;
-  const std::string address = event.value("address", "");
+  const std::string& address = event.address();
   if (key.rank != 0 || address.empty()) {
-    Log(key, "ignoring a rendezvous event from rank " + std::to_string(key.rank) + ": " + event.dump(), "WARN");
+    Log(key, "ignoring a rendezvous event from rank " + std::to_string(key.rank) + ": \"" + address + "\"", "WARN");
     return;
   }
   Log(key, "publishing rendezvous address " + address);
   it->second.rendezvous = Rendezvous().Publish(
       key.job_id, key.attempt, address, options_.rendezvous_timeout,
       [this, key](const grpc::Status& status, const std::string&) {
-        Post({InboxItem::kRendezvousDone, 0, {}, key, status.error_message(), {},
+        Post({InboxItem::kRendezvousDone, 0, {}, key, {}, status.error_message(), {},
               static_cast<int>(status.error_code())});
       });
 }

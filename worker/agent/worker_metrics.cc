@@ -125,36 +125,26 @@ void WorkerMetrics::OnAssignmentStarted(const AssignmentKey& key, int world_size
   run.info->Set(1);
 }
 
-void WorkerMetrics::OnChildEvent(const AssignmentKey& key, const nlohmann::json& event) {
-  const std::string kind = event.value("event", "");
-  if (kind == "checkpoint" && event.contains("save_seconds")) {
-    checkpoint_seconds_.Observe(event.value("save_seconds", 0.0));
+void WorkerMetrics::OnChildEvent(const AssignmentKey& key, const v1::AssignmentEvent& event) {
+  if (event.has_checkpoint()) {
+    checkpoint_seconds_.Observe(event.checkpoint().save_seconds());
     return;
   }
-  if (kind != "progress") return;
-  // Older children (or a truncated line) may lack the step lists: then there is nothing to add.
-  const nlohmann::json steps = event.value("step_seconds", nlohmann::json::array());
-  const nlohmann::json reduces = event.value("allreduce_seconds", nlohmann::json::array());
-  if (!steps.is_array() || steps.empty()) return;
-  for (const auto& seconds : steps) {
-    if (seconds.is_number()) step_seconds_.Observe(seconds.get<double>());
-  }
-  if (reduces.is_array()) {
-    for (const auto& seconds : reduces) {
-      if (seconds.is_number()) allreduce_seconds_.Observe(seconds.get<double>());
-    }
-  }
-  steps_.Increment(static_cast<double>(steps.size()));
-  const double window_seconds = event.value("window_seconds", 0.0);
-  const double examples = event.value("window_examples", 0.0);
-  const double real_tokens = event.value("window_real_tokens", 0.0);
-  const double padded_tokens = event.value("window_padded_tokens", 0.0);
+  if (!event.has_progress()) return;
+  const v1::TrainingProgress& window = event.progress();
+  if (window.step_seconds().empty()) return;
+  for (const double seconds : window.step_seconds()) step_seconds_.Observe(seconds);
+  for (const double seconds : window.allreduce_seconds()) allreduce_seconds_.Observe(seconds);
+  steps_.Increment(static_cast<double>(window.step_seconds_size()));
+  const double examples = static_cast<double>(window.window_examples());
+  const double real_tokens = static_cast<double>(window.window_real_tokens());
+  const double padded_tokens = static_cast<double>(window.window_padded_tokens());
   samples_.Increment(examples);
   tokens_.Increment(real_tokens);
-  allreduce_bytes_.Increment(event.value("window_allreduce_bytes", 0.0));
-  if (window_seconds > 0) {
-    samples_per_second_.Set(examples / window_seconds);
-    tokens_per_second_.Set(real_tokens / window_seconds);
+  allreduce_bytes_.Increment(static_cast<double>(window.window_allreduce_bytes()));
+  if (window.window_seconds() > 0) {
+    samples_per_second_.Set(examples / window.window_seconds());
+    tokens_per_second_.Set(real_tokens / window.window_seconds());
   }
   if (padded_tokens > 0) padding_ratio_.Set(1.0 - real_tokens / padded_tokens);
 }

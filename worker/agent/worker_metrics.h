@@ -1,6 +1,6 @@
 #pragma once
 // The worker's Prometheus metrics (docs/observability.md lists them all). The agent owns them;
-// the numbers come from its `run-assignment` children's JSON events (assignment_events.h): each
+// the numbers come from its `run-assignment` children's AssignmentEvents (assignment_events.proto): each
 // `progress` event carries the step times, all-reduce times and token counts of the steps since
 // the previous one, so every step lands in the histograms although the child is another process.
 #include <sys/types.h>
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "bertfleet/v1/assignment_events.pb.h"
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -28,7 +28,7 @@ class WorkerMetrics {
   // Once the coordinator named this worker (bertfleet_worker_info's `worker` label).
   void SetWorkerId(const std::string& worker_id);
   void OnAssignmentStarted(const AssignmentKey& key, int world_size, pid_t pid);
-  void OnChildEvent(const AssignmentKey& key, const nlohmann::json& event);
+  void OnChildEvent(const AssignmentKey& key, const v1::AssignmentEvent& event);
   // outcome: succeeded | failed | cancelled.
   void OnAssignmentEnded(const AssignmentKey& key, const std::string& outcome);
 

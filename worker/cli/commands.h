@@ -14,5 +14,7 @@ int RunTrainCommand(const CommandArgs& args);
 int RunPredictCommand(const CommandArgs& args);
 int RunEvaluateCommand(const CommandArgs& args);
 int RunResolveModelCommand(const CommandArgs& args);
+// The agent's child (hidden): trains one assignment, writing AssignmentEvent frames on stdout.
+int RunAssignmentCommand(const CommandArgs& args);
 
 }  // namespace bertfleet

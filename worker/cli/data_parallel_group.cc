@@ -39,8 +39,7 @@ void AddDataParallelFlags(ArgParser& parser) {
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)");
 }
 
-CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string& device,
-                                      const std::function<void(const std::string&)>& log) {
+RendezvousOptions RendezvousFromFlags(const ArgParser& parser) {
   const long world_size = parser.GetInt("world-size", 1);
   const long rank = parser.GetInt("rank", 0);
   const long timeout_seconds = parser.GetInt("collective-timeout-seconds", 300);
@@ -49,16 +48,15 @@ CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string
     throw Error("--rank: must be in 0.." + std::to_string(world_size - 1) + " (got " + std::to_string(rank) + ")");
   }
   if (timeout_seconds < 1) throw Error("--collective-timeout-seconds: must be at least 1");
-  if (world_size == 1) return {};
+  RendezvousOptions options;
+  options.timeout = std::chrono::seconds(timeout_seconds);
+  if (world_size == 1) return options;
   if (parser.Has("rendezvous") == parser.Has("rendezvous-file")) {
     throw Error("--world-size " + std::to_string(world_size) + " needs exactly one of --rendezvous or --rendezvous-file");
   }
-  CollectiveGroupOptions options;
-  options.device = device;
   options.rank = static_cast<int>(rank);
   options.world_size = static_cast<int>(world_size);
   options.key_prefix = "train/1";
-  options.timeout = std::chrono::seconds(timeout_seconds);
   const std::string file = parser.GetOr("rendezvous-file", "");
   if (rank == 0) {
     if (parser.Has("rendezvous")) {
@@ -70,12 +68,10 @@ CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string
       if (!file.empty()) WriteFileAtomically(file, rendezvous + "\n");
     };
   } else {
-    options.rendezvous = file.empty() ? parser.Get("rendezvous") : WaitForAddressFile(file, std::chrono::seconds(timeout_seconds));
-    options.rendezvous_source = file.empty() ? "--rendezvous" : "--rendezvous-file " + file;
+    options.address = file.empty() ? parser.Get("rendezvous") : WaitForAddressFile(file, std::chrono::seconds(timeout_seconds));
+    options.address_source = file.empty() ? "--rendezvous" : "--rendezvous-file " + file;
   }
-  CollectiveGroup group = JoinCollectiveGroup(options);
-  if (log) log("communicator: " + group.description);
-  return group;
+  return options;
 }
 
 }  // namespace bertfleet

@@ -12,15 +12,14 @@
 #include <string>
 
 #include "common/cli/arg_parser.h"
-#include "worker/engine/collective_group.h"
+#include "worker/engine/collective/make_communicator.h"
 
 namespace bertfleet {
 
 void AddDataParallelFlags(ArgParser& parser);
 
-// A null communicator for --world-size 1 (or none). Throws Error naming the flag for bad values,
-// or naming the rank that did not arrive within the collective timeout. `device`: the job's.
-CollectiveGroup JoinDataParallelGroup(const ArgParser& parser, const std::string& device,
-                                      const std::function<void(const std::string&)>& log);
+// The rendezvous the flags describe (world size 1 without any). Throws Error naming the flag for
+// bad values; ranks > 0 with --rendezvous-file wait for rank 0 to write it.
+RendezvousOptions RendezvousFromFlags(const ArgParser& parser);
 
 }  // namespace bertfleet

@@ -1,4 +1,4 @@
-// bertfleet-worker: the training engine's command line (and, later, the coordinator's agent).
+// bertfleet-worker: the training engine's command line, the coordinator's agent and its child.
 #include <cstring>
 #include <functional>
 #include <iostream>

@@ -6,8 +6,8 @@
 #include "common/data/tokenized_dataset.h"
 #include "common/text/bert_tokenizer.h"
 #include "common/util/usable_cores.h"
-#include "worker/engine/cpu_performance.h"
-#include "worker/engine/pretrained.h"
+#include "worker/engine/kernels/cpu/cpu_performance.h"
+#include "worker/engine/checkpoint/pretrained.h"
 
 namespace bertfleet {
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "common/cli/arg_parser.h"
-#include "worker/engine/evaluator.h"
+#include "worker/engine/train/evaluator.h"
 
 namespace bertfleet {
 

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "common/cli/arg_parser.h"
@@ -13,12 +12,9 @@
 #include "common/util/error.h"
 #include "worker/cli/commands.h"
 #include "worker/cli/data_parallel_group.h"
-#include "worker/engine/console_reporter.h"
-#include "worker/engine/step_log.h"
-#include "worker/engine/training_job.h"
-#ifdef BERTFLEET_CUDA
-#include "worker/engine/cuda/nccl_communicator.h"
-#endif
+#include "worker/engine/report/console_reporter.h"
+#include "worker/engine/report/step_log.h"
+#include "worker/engine/train/training_job.h"
 
 namespace bertfleet {
 
@@ -56,28 +52,12 @@ int RunTrainCommand(const CommandArgs& args) {
   };
 
   // --world-size > 1: a Gloo group of CPU processes, or an NCCL group of GPU processes.
-  CollectiveGroup group = JoinDataParallelGroup(parser, spec.device, options.log);
-  std::unique_ptr<Communicator> device_communicator = std::move(group.communicator);
-  if (device_communicator) {
-    spec.world_size = device_communicator->world_size();
-    options.communicator = device_communicator.get();
-    options.cuda_device = group.cuda_device;
-  }
-  // `device: cuda` in a CUDA build: a 1-rank NCCL group, the collectives of multi-GPU runs
-  // (BERTFLEET_NCCL=0 falls back to the in-process communicator, for machines where NCCL fails).
-#ifdef BERTFLEET_CUDA
-  if (spec.device == "cuda" && !device_communicator) {
-    const char* nccl_setting = std::getenv("BERTFLEET_NCCL");
-    if (nccl_setting != nullptr && std::string(nccl_setting) == "0") {
-      options.log("communicator: single process (BERTFLEET_NCCL=0)");
-    } else {
-      auto nccl = MakeSingleRankDeviceCommunicator(torch::Device(torch::kCUDA, 0), kDefaultNcclTimeout);
-      options.log("communicator: nccl (" + nccl->Describe() + ")");
-      device_communicator = std::move(nccl);
-      options.communicator = device_communicator.get();
-    }
-  }
-#endif
+  const RendezvousOptions rendezvous = RendezvousFromFlags(parser);
+  CollectiveGroup group = MakeCommunicator(spec, rendezvous);
+  options.log("communicator: " + group.description);
+  if (rendezvous.world_size > 1) spec.world_size = rendezvous.world_size;
+  options.communicator = group.communicator.get();
+  options.cuda_device = group.cuda_device;
 
   TrainingJob job(spec, options);
   ConsoleReporterOptions reporter_options;
@@ -85,7 +65,7 @@ int RunTrainCommand(const CommandArgs& args) {
   reporter_options.progress_bar = !quiet && ::isatty(STDERR_FILENO);
   reporter_options.log_every_steps = quiet ? 0 : spec.logging_steps;
   reporter_options.log = options.log;
-  const bool rank_zero = !device_communicator || device_communicator->rank() == 0;
+  const bool rank_zero = group.communicator->rank() == 0;
   if (!rank_zero) reporter_options.rows = stderr;  // stdout carries rank 0's epoch rows only
   ConsoleReporter reporter(reporter_options);
   job.AddObserver(&reporter);

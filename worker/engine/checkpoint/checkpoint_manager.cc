@@ -1,4 +1,4 @@
-#include "worker/engine/checkpoint_manager.h"
+#include "worker/engine/checkpoint/checkpoint_manager.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include "common/data/mrpc_download.h"  // Sha256OfFile
 #include "common/util/error.h"
 #include "common/util/file_io.h"
-#include "worker/engine/pretrained.h"
-#include "worker/engine/safetensors_io.h"
+#include "worker/engine/checkpoint/pretrained.h"
+#include "worker/engine/checkpoint/safetensors_io.h"
 
 namespace bertfleet {
 

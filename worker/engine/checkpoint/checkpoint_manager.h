@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "worker/engine/trainer_state.h"
-#include "worker/engine/training_session.h"
+#include "worker/engine/train/trainer_state.h"
+#include "worker/engine/train/training_session.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/pretrained.h"
+#include "worker/engine/checkpoint/pretrained.h"
 
 #include <algorithm>
 #include <fstream>
@@ -7,7 +7,7 @@
 
 #include "common/util/error.h"
 #include "common/util/file_io.h"
-#include "worker/engine/safetensors_io.h"
+#include "worker/engine/checkpoint/safetensors_io.h"
 
 namespace bertfleet {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "worker/engine/bert_model.h"
+#include "worker/engine/model/bert_model.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/safetensors_io.h"
+#include "worker/engine/checkpoint/safetensors_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

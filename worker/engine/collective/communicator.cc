@@ -1,4 +1,4 @@
-#include "worker/engine/communicator.h"
+#include "worker/engine/collective/communicator.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/gradient_reducer.h"
+#include "worker/engine/collective/gradient_reducer.h"
 
 #include <algorithm>
 #include <numeric>

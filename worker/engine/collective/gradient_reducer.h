@@ -16,8 +16,8 @@
 
 #include <torch/torch.h>
 
-#include "worker/engine/communicator.h"
-#include "worker/engine/flat_parameters.h"
+#include "worker/engine/collective/communicator.h"
+#include "worker/engine/optim/flat_parameters.h"
 
 namespace bertfleet {
 

@@ -1,22 +1,23 @@
-#include "worker/engine/collective_group.h"
+#include "worker/engine/collective/make_communicator.h"
 
+#include <cstdlib>
 #include <tuple>
 
 #include "common/util/error.h"
 #include "common/util/host_port.h"
-#include "common/util/nccl_rendezvous_text.h"
+#include "worker/engine/collective/rendezvous/nccl_rendezvous_text.h"
 #ifdef BERTFLEET_GLOO
-#include "worker/engine/gloo/gloo_communicator.h"
+#include "worker/engine/collective/gloo/gloo_communicator.h"
 #endif
 #ifdef BERTFLEET_CUDA
-#include "worker/engine/cuda/nccl_communicator.h"
+#include "worker/engine/collective/nccl/nccl_communicator.h"
 #endif
 
 namespace bertfleet {
 
 namespace {
 
-CollectiveGroup JoinGloo(const CollectiveGroupOptions& options) {
+CollectiveGroup JoinGloo(const std::string& device, const RendezvousOptions& options) {
 #ifdef BERTFLEET_GLOO
   GlooOptions gloo;
   gloo.rank = options.rank;
@@ -31,11 +32,11 @@ CollectiveGroup JoinGloo(const CollectiveGroupOptions& options) {
       if (publish) publish(FormatHostPort(advertised, port));
     };
   } else {
-    if (IsNcclRendezvous(options.rendezvous)) {
-      throw Error(options.rendezvous_source + ": rank 0 published an NCCL group (device: cuda), but this rank runs on " +
-                  options.device + " (Gloo); every rank of a job must use the same device");
+    if (IsNcclRendezvous(options.address)) {
+      throw Error(options.address_source + ": rank 0 published an NCCL group (device: cuda), but this rank runs on " +
+                  device + " (Gloo); every rank of a job must use the same device");
     }
-    std::tie(gloo.store_host, gloo.store_port) = ParseHostPort(options.rendezvous, options.rendezvous_source);
+    std::tie(gloo.store_host, gloo.store_port) = ParseHostPort(options.address, options.address_source);
   }
   CollectiveGroup group;
   auto communicator = MakeGlooCommunicator(gloo);
@@ -49,35 +50,51 @@ CollectiveGroup JoinGloo(const CollectiveGroupOptions& options) {
 #endif
 }
 
-CollectiveGroup JoinNccl(const CollectiveGroupOptions& options) {
-  if (options.rank > 0 && !IsNcclRendezvous(options.rendezvous)) {
-    throw Error(options.rendezvous_source + ": rank 0 published \"" + options.rendezvous.substr(0, 60) +
-                "\", not an NCCL group (device: cpu uses Gloo), but this rank runs on cuda; every rank of a job "
-                "must use the same device");
-  }
+CollectiveGroup JoinNccl(const RendezvousOptions& options) {
 #ifdef BERTFLEET_CUDA
   CollectiveGroup group;
-  auto communicator = JoinNcclGroup(options);
+  // One rank needs no meeting point: no arrival roll, no published address.
+  auto communicator = options.world_size == 1 ? MakeSingleRankDeviceCommunicator(torch::Device(torch::kCUDA, 0), options.timeout)
+                                              : JoinNcclGroup(options);
   group.description = communicator->Describe();
   group.cuda_device = communicator->device().index();
   group.communicator = std::move(communicator);
   return group;
 #else
   (void)options;
-  throw Error("world_size > 1 on device: cuda needs the NCCL communicator: build with -DBERTFLEET_CUDA=ON against a "
-              "CUDA LibTorch");
+  throw Error("device: cuda needs the NCCL communicator: build with -DBERTFLEET_CUDA=ON against a CUDA LibTorch");
 #endif
 }
 
 }  // namespace
 
-CollectiveGroup JoinCollectiveGroup(const CollectiveGroupOptions& options) {
+CollectiveGroup MakeCommunicator(const JobSpec& spec, const RendezvousOptions& options) {
   if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size) {
     throw Error("rank " + std::to_string(options.rank) + " is outside 0.." + std::to_string(options.world_size - 1));
   }
-  if (options.device == "cuda") return JoinNccl(options);
-  if (options.device == "cpu") return JoinGloo(options);
-  throw Error("device: " + options.device + " has no collective communicator (cpu: Gloo, cuda: NCCL)");
+  const std::string& device = spec.device;
+  if (device != "cpu" && device != "cuda") {
+    throw Error("device: " + device + " has no collective communicator (cpu: Gloo, cuda: NCCL)");
+  }
+  if (options.world_size == 1) {
+    if (device == "cuda") {
+      const char* nccl_setting = std::getenv("BERTFLEET_NCCL");
+      if (nccl_setting == nullptr || std::string(nccl_setting) != "0") return JoinNccl(options);
+    }
+    CollectiveGroup group;
+    group.communicator = std::make_unique<SingleProcessCommunicator>();
+    group.description = device == "cuda" ? "single process (BERTFLEET_NCCL=0)" : "single process";
+    return group;
+  }
+  if (device == "cuda") {
+    if (options.rank > 0 && !IsNcclRendezvous(options.address)) {
+      throw Error(options.address_source + ": rank 0 published \"" + options.address.substr(0, 60) +
+                  "\", not an NCCL group (device: cpu uses Gloo), but this rank runs on cuda; every rank of a job "
+                  "must use the same device");
+    }
+    return JoinNccl(options);
+  }
+  return JoinGloo(device, options);
 }
 
 }  // namespace bertfleet

@@ -1,4 +1,4 @@
-#include "worker/engine/batch_tensors.h"
+#include "worker/engine/model/batch_tensors.h"
 
 namespace bertfleet {
 

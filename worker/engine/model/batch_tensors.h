@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "common/data/batching.h"
-#include "worker/engine/bert_model.h"
+#include "worker/engine/model/bert_model.h"
 
 namespace bertfleet {
 

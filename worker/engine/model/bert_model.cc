@@ -1,13 +1,13 @@
-#include "worker/engine/bert_model.h"
+#include "worker/engine/model/bert_model.h"
 
 #include <cmath>
 #include <set>
 
 #include "common/util/error.h"
-#include "worker/engine/attention_softmax.h"
-#include "worker/engine/autocast_weight.h"
-#include "worker/engine/dropout.h"
-#include "worker/engine/torch_dropout_draws.h"
+#include "worker/engine/kernels/cpu/attention_softmax.h"
+#include "worker/engine/kernels/cpu/autocast_weight.h"
+#include "worker/engine/kernels/cpu/dropout.h"
+#include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 
 namespace bertfleet {
 

@@ -1,9 +1,9 @@
-#include "worker/engine/adamw_optimizer.h"
+#include "worker/engine/optim/adamw_optimizer.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "worker/engine/adamw_cpu_kernel.h"
+#include "worker/engine/kernels/cpu/adamw_cpu_kernel.h"
 
 namespace bertfleet {
 

@@ -4,7 +4,7 @@
 // (adamw_cpu_kernel.h); on other devices a sequence of tensor ops.
 #include <torch/torch.h>
 
-#include "worker/engine/flat_parameters.h"
+#include "worker/engine/optim/flat_parameters.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/flat_parameters.h"
+#include "worker/engine/optim/flat_parameters.h"
 
 namespace bertfleet {
 

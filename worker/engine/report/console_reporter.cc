@@ -1,4 +1,4 @@
-#include "worker/engine/console_reporter.h"
+#include "worker/engine/report/console_reporter.h"
 
 #include <cinttypes>
 #include <cstdarg>

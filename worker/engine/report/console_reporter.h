@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "worker/engine/trainer.h"
+#include "worker/engine/train/trainer.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/step_log.h"
+#include "worker/engine/report/step_log.h"
 
 #include <nlohmann/json.hpp>
 

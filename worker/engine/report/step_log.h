@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "worker/engine/trainer.h"
+#include "worker/engine/train/trainer.h"
 
 namespace bertfleet {
 

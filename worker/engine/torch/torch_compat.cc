@@ -1,4 +1,4 @@
-#include "worker/engine/torch_compat.h"
+#include "worker/engine/torch/torch_compat.h"
 
 namespace bertfleet {
 

@@ -1,10 +1,10 @@
-#include "worker/engine/evaluator.h"
+#include "worker/engine/train/evaluator.h"
 
 #include <chrono>
 
-#include "worker/engine/batch_tensors.h"
-#include "worker/engine/torch_compat.h"
-#include "worker/engine/torch_dropout_draws.h"
+#include "worker/engine/model/batch_tensors.h"
+#include "worker/engine/torch/torch_compat.h"
+#include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 
 namespace bertfleet {
 

@@ -6,8 +6,8 @@
 
 #include "common/data/tokenized_dataset.h"
 #include "common/train/classification_metrics.h"
-#include "worker/engine/communicator.h"
-#include "worker/engine/training_session.h"
+#include "worker/engine/collective/communicator.h"
+#include "worker/engine/train/training_session.h"
 
 namespace bertfleet {
 

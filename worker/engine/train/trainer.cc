@@ -1,14 +1,14 @@
-#include "worker/engine/trainer.h"
+#include "worker/engine/train/trainer.h"
 
 #include <chrono>
 #include <cmath>
 
 #include "common/data/batching.h"
 #include "common/util/derived_seed.h"
-#include "worker/engine/batch_tensors.h"
-#include "worker/engine/gradient_reducer.h"
-#include "worker/engine/torch_dropout_draws.h"
-#include "worker/engine/torch_compat.h"
+#include "worker/engine/model/batch_tensors.h"
+#include "worker/engine/collective/gradient_reducer.h"
+#include "worker/engine/kernels/cpu/torch_dropout_draws.h"
+#include "worker/engine/torch/torch_compat.h"
 
 namespace bertfleet {
 

@@ -6,9 +6,9 @@
 
 #include "common/config/job_spec.h"
 #include "common/data/tokenized_dataset.h"
-#include "worker/engine/communicator.h"
-#include "worker/engine/trainer_state.h"
-#include "worker/engine/training_session.h"
+#include "worker/engine/collective/communicator.h"
+#include "worker/engine/train/trainer_state.h"
+#include "worker/engine/train/training_session.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/trainer_state.h"
+#include "worker/engine/train/trainer_state.h"
 
 #include "common/util/error.h"
 

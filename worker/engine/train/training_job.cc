@@ -1,4 +1,4 @@
-#include "worker/engine/training_job.h"
+#include "worker/engine/train/training_job.h"
 
 #include <sstream>
 
@@ -7,8 +7,8 @@
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 #include "common/util/usable_cores.h"
-#include "worker/engine/cpu_performance.h"
-#include "worker/engine/pretrained.h"
+#include "worker/engine/kernels/cpu/cpu_performance.h"
+#include "worker/engine/checkpoint/pretrained.h"
 
 namespace bertfleet {
 

@@ -12,12 +12,12 @@
 #include "common/config/job_spec.h"
 #include "common/data/tokenized_dataset.h"
 #include "common/text/bert_tokenizer.h"
-#include "worker/engine/checkpoint_manager.h"
-#include "worker/engine/communicator.h"
-#include "worker/engine/evaluator.h"
-#include "worker/engine/trainer.h"
-#include "worker/engine/training_scheduler.h"
-#include "worker/engine/training_session.h"
+#include "worker/engine/checkpoint/checkpoint_manager.h"
+#include "worker/engine/collective/communicator.h"
+#include "worker/engine/train/evaluator.h"
+#include "worker/engine/train/trainer.h"
+#include "worker/engine/train/training_scheduler.h"
+#include "worker/engine/train/training_session.h"
 
 namespace bertfleet {
 

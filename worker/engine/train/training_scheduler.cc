@@ -1,4 +1,4 @@
-#include "worker/engine/training_scheduler.h"
+#include "worker/engine/train/training_scheduler.h"
 
 #include <chrono>
 #include <sstream>

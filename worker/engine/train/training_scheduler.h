@@ -9,9 +9,9 @@
 #include <string>
 
 #include "common/config/job_spec.h"
-#include "worker/engine/checkpoint_manager.h"
-#include "worker/engine/evaluator.h"
-#include "worker/engine/trainer.h"
+#include "worker/engine/checkpoint/checkpoint_manager.h"
+#include "worker/engine/train/evaluator.h"
+#include "worker/engine/train/trainer.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/training_session.h"
+#include "worker/engine/train/training_session.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -7,9 +7,9 @@
 
 #include "common/config/job_spec.h"
 #include "common/train/lr_schedule.h"
-#include "worker/engine/adamw_optimizer.h"
-#include "worker/engine/bert_model.h"
-#include "worker/engine/flat_parameters.h"
+#include "worker/engine/optim/adamw_optimizer.h"
+#include "worker/engine/model/bert_model.h"
+#include "worker/engine/optim/flat_parameters.h"
 
 namespace bertfleet {
 

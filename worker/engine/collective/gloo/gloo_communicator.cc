@@ -1,12 +1,12 @@
-#include "worker/engine/gloo/gloo_communicator.h"
+#include "worker/engine/collective/gloo/gloo_communicator.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
 #include "common/util/error.h"
 #include "common/util/host_port.h"
-#include "worker/engine/gloo/peer_monitor.h"
-#include "worker/engine/gloo/rendezvous_store.h"
-#include "worker/engine/torch_error_text.h"
+#include "worker/engine/collective/gloo/peer_monitor.h"
+#include "worker/engine/collective/gloo/rendezvous_store.h"
+#include "worker/engine/torch/torch_error_text.h"
 
 namespace bertfleet {
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "worker/engine/communicator.h"
+#include "worker/engine/collective/communicator.h"
 
 namespace bertfleet {
 

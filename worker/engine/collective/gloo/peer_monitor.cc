@@ -1,4 +1,4 @@
-#include "worker/engine/gloo/peer_monitor.h"
+#include "worker/engine/collective/gloo/peer_monitor.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/util/seconds_text.h"
-#include "worker/engine/torch_error_text.h"
+#include "worker/engine/torch/torch_error_text.h"
 
 namespace bertfleet {
 

@@ -1,4 +1,4 @@
-#include "worker/engine/gloo/rendezvous_store.h"
+#include "worker/engine/collective/gloo/rendezvous_store.h"
 
 #include <thread>
 
@@ -6,8 +6,8 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "common/util/error.h"
-#include "worker/engine/gloo/peer_monitor.h"
-#include "worker/engine/torch_error_text.h"
+#include "worker/engine/collective/gloo/peer_monitor.h"
+#include "worker/engine/torch/torch_error_text.h"
 
 namespace bertfleet {
 

@@ -7,7 +7,7 @@
 
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
-#include "worker/engine/gloo/gloo_communicator.h"
+#include "worker/engine/collective/gloo/gloo_communicator.h"
 
 namespace bertfleet {
 

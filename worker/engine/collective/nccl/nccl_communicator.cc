@@ -1,14 +1,14 @@
-#include "worker/engine/cuda/nccl_communicator.h"
+#include "worker/engine/collective/nccl/nccl_communicator.h"
 
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "common/util/error.h"
-#include "common/util/arrival_roll.h"
+#include "worker/engine/collective/rendezvous/arrival_roll.h"
 #include "common/util/host_port.h"
-#include "common/util/nccl_rendezvous_text.h"
-#include "worker/engine/nccl/nccl_group.h"
+#include "worker/engine/collective/rendezvous/nccl_rendezvous_text.h"
+#include "worker/engine/collective/nccl/nccl_group.h"
 
 namespace bertfleet {
 
@@ -86,7 +86,7 @@ std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device dev
   return MakeSingleRankDeviceCommunicator(device, kDefaultNcclTimeout);
 }
 
-std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& options) {
+std::unique_ptr<NcclCommunicator> JoinNcclGroup(const RendezvousOptions& options) {
   if (!torch::cuda::is_available()) throw Error("device: cuda requested but no CUDA device is available");
   const int devices = static_cast<int>(torch::cuda::device_count());
   const int index = options.rank % devices;
@@ -101,7 +101,7 @@ std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& op
     rendezvous.roll_port = roll->port();
     if (options.publish) options.publish(EncodeNcclRendezvous(rendezvous));
   } else {
-    rendezvous = DecodeNcclRendezvous(options.rendezvous, options.rendezvous_source);
+    rendezvous = DecodeNcclRendezvous(options.address, options.address_source);
     CheckInWithRoll(rendezvous.roll_host, rendezvous.roll_port, options.rank, options.world_size, options.timeout);
   }
   std::unique_ptr<NcclGroup> group;

@@ -1,5 +1,5 @@
 #pragma once
-// `Communicator` over NCCL (worker/engine/nccl/nccl_group.h) for torch tensors. Only in builds
+// `Communicator` over NCCL (worker/engine/collective/nccl/nccl_group.h) for torch tensors. Only in builds
 // with BERTFLEET_CUDA (a CUDA LibTorch); include it under #ifdef BERTFLEET_CUDA.
 #include <chrono>
 #include <functional>
@@ -8,8 +8,8 @@
 
 #include <cuda_runtime_api.h>
 
-#include "worker/engine/collective_group.h"
-#include "worker/engine/communicator.h"
+#include "worker/engine/collective/make_communicator.h"
+#include "worker/engine/collective/communicator.h"
 
 namespace bertfleet {
 
@@ -57,7 +57,7 @@ std::unique_ptr<Communicator> MakeSingleRankDeviceCommunicator(torch::Device dev
 // GPU per worker (Kubernetes, CUDA_VISIBLE_DEVICES) that is cuda:0. Throws Error naming the
 // rank(s) that did not join within the timeout, or NCCL's reason. Of `options`, NCCL uses rank,
 // world size, timeout, and on rank 0 listen_host/listen_port (its arrival roll, which names the
-// ranks that never came: common/util/arrival_roll.h) and publish, on the others rendezvous.
-std::unique_ptr<NcclCommunicator> JoinNcclGroup(const CollectiveGroupOptions& options);
+// ranks that never came: worker/engine/collective/rendezvous/arrival_roll.h) and publish, on the others rendezvous.
+std::unique_ptr<NcclCommunicator> JoinNcclGroup(const RendezvousOptions& options);
 
 }  // namespace bertfleet

@@ -1,4 +1,4 @@
-#include "worker/engine/nccl/nccl_group.h"
+#include "worker/engine/collective/nccl/nccl_group.h"
 
 #include <nccl.h>
 

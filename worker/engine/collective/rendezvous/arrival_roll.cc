@@ -1,4 +1,4 @@
-#include "common/util/arrival_roll.h"
+#include "worker/engine/collective/rendezvous/arrival_roll.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

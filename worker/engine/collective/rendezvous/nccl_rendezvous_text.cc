@@ -1,4 +1,4 @@
-#include "common/util/nccl_rendezvous_text.h"
+#include "worker/engine/collective/rendezvous/nccl_rendezvous_text.h"
 
 #include <cstring>
 #include <tuple>

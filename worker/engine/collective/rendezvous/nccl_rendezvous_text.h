@@ -1,7 +1,7 @@
 #pragma once
 // What rank 0 of an NCCL group publishes for the others (through the coordinator's rendezvous
 // RPCs, a --rendezvous-file or the --rendezvous flag): "nccl:" + its ncclUniqueId as 256
-// lowercase hex digits + "@HOST:PORT" of its arrival roll (common/util/arrival_roll.h). Text, so
+// lowercase hex digits + "@HOST:PORT" of its arrival roll (worker/engine/collective/rendezvous/arrival_roll.h). Text, so
 // that it travels through every channel a Gloo store address does, and so a Gloo address can
 // never be mistaken for it. Plain C++ (no NCCL), so CPU-only builds test it too.
 #include <string>

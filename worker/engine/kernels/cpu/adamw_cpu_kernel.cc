@@ -1,10 +1,10 @@
-#include "worker/engine/adamw_cpu_kernel.h"
+#include "worker/engine/kernels/cpu/adamw_cpu_kernel.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 
-#include "worker/engine/cpu_kernel_util.h"
+#include "worker/engine/kernels/cpu/cpu_kernel_util.h"
 
 namespace bertfleet {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/engine/attention_softmax.h"
+#include "worker/engine/kernels/cpu/attention_softmax.h"
 
 #include <ATen/Parallel.h>
 
@@ -6,8 +6,8 @@
 #include <limits>
 #include <vector>
 
-#include "worker/engine/cpu_kernel_util.h"
-#include "worker/engine/dropout.h"
+#include "worker/engine/kernels/cpu/cpu_kernel_util.h"
+#include "worker/engine/kernels/cpu/dropout.h"
 
 namespace bertfleet {
 namespace {

@@ -1,9 +1,9 @@
-#include "worker/engine/autocast_weight.h"
+#include "worker/engine/kernels/cpu/autocast_weight.h"
 
 #include <ATen/Parallel.h>
 
-#include "worker/engine/cpu_kernel_util.h"
-#include "worker/engine/torch_compat.h"
+#include "worker/engine/kernels/cpu/cpu_kernel_util.h"
+#include "worker/engine/torch/torch_compat.h"
 
 namespace bertfleet {
 namespace {

@@ -1,9 +1,9 @@
-#include "worker/engine/cpu_performance.h"
+#include "worker/engine/kernels/cpu/cpu_performance.h"
 
 #include <dlfcn.h>
 #include <torch/torch.h>
 
-#include "worker/engine/cpu_kernel_util.h"
+#include "worker/engine/kernels/cpu/cpu_kernel_util.h"
 
 namespace bertfleet {
 

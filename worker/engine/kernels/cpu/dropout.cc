@@ -1,11 +1,11 @@
-#include "worker/engine/dropout.h"
+#include "worker/engine/kernels/cpu/dropout.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 
-#include "worker/engine/cpu_kernel_util.h"
-#include "worker/engine/torch_dropout_draws.h"
+#include "worker/engine/kernels/cpu/cpu_kernel_util.h"
+#include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 
 namespace bertfleet {
 namespace {

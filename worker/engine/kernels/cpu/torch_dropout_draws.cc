@@ -1,4 +1,4 @@
-#include "worker/engine/torch_dropout_draws.h"
+#include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Config.h>
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "worker/engine/cpu_kernel_util.h"
+#include "worker/engine/kernels/cpu/cpu_kernel_util.h"
 
 namespace bertfleet {
 namespace {
