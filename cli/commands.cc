@@ -9,6 +9,7 @@
 
 #include "bertfleet/v1/job_states.h"
 #include "cli/format.h"
+#include "cli/retry.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 
@@ -35,9 +36,14 @@ std::unique_ptr<grpc::ClientContext> NewContext(int seconds) {
 int SubmitCommand(CliContext& cli, const std::string& spec_path, bool watch) {
   v1::SubmitJobRequest request;
   request.set_spec_yaml(ReadFileToString(spec_path));
+  // The same id on every retry: a submit whose reply was lost (the coordinator restarted after
+  // storing the job) returns that job instead of queueing a second one.
+  request.set_request_id(NewRequestId());
   v1::SubmitJobResponse response;
-  auto context = NewContext(30);
-  grpc::Status status = cli.stub->SubmitJob(context.get(), request, &response);
+  grpc::Status status = WithRetries([&] {
+    auto context = NewContext(30);
+    return cli.stub->SubmitJob(context.get(), request, &response);
+  });
   if (!status.ok()) return Fail(status);
   if (cli.json) {
     std::cout << ToJson(response.job()) << std::endl;
@@ -54,8 +60,10 @@ int JobsCommand(CliContext& cli) {
   request.set_page_size(500);
   do {
     v1::ListJobsResponse response;
-    auto context = NewContext(30);
-    grpc::Status status = cli.stub->ListJobs(context.get(), request, &response);
+    grpc::Status status = WithRetries([&] {
+      auto context = NewContext(30);
+      return cli.stub->ListJobs(context.get(), request, &response);
+    });
     if (!status.ok()) return Fail(status);
     jobs.insert(jobs.end(), response.jobs().begin(), response.jobs().end());
     request.set_page_token(response.next_page_token());
@@ -74,49 +82,12 @@ int StatusCommand(CliContext& cli, const std::string& job_id) {
   v1::GetJobRequest request;
   request.set_job_id(job_id);
   Job job;
-  auto context = NewContext(30);
-  grpc::Status status = cli.stub->GetJob(context.get(), request, &job);
+  grpc::Status status = WithRetries([&] {
+    auto context = NewContext(30);
+    return cli.stub->GetJob(context.get(), request, &job);
+  });
   if (!status.ok()) return Fail(status);
   std::cout << (cli.json ? ToJson(job) + "\n" : JobDetails(job));
-  return 0;
-}
-
-int WatchCommand(CliContext& cli, const std::string& job_id) {
-  v1::WatchJobRequest request;
-  request.set_job_id(job_id);
-  auto context = NewContext(0);
-  auto reader = cli.stub->WatchJob(context.get(), request);
-  bool tty = !cli.json && isatty(STDOUT_FILENO);
-  bool bar_shown = false;
-  Job last;
-  bool ended = false;
-  v1::JobEvent event;
-  while (reader->Read(&event)) {
-    if (cli.json) {
-      std::cout << ToJson(event) << std::endl;
-    } else if (tty && event.has_progress()) {
-      std::cout << "\r" << ProgressBar(event.progress(), 30) << "\033[K" << std::flush;
-      bar_shown = true;
-    } else {
-      if (bar_shown) std::cout << "\r\033[K";
-      std::cout << EventLine(event) << std::endl;
-      bar_shown = false;
-    }
-    if (event.has_job()) last = event.job();
-    if (event.has_state() && v1::IsFinalJobState(event.state())) ended = true;
-  }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) return Fail(status);
-  if (!ended) {
-    std::cerr << "bertfleet: the watch of " << job_id << " ended before the job did" << std::endl;
-    return 1;
-  }
-  if (!cli.json && last.epochs_size() > 0) std::cout << "\n" << EpochTable(last);
-  if (last.state() != v1::JOB_STATE_SUCCEEDED) {
-    std::cerr << "bertfleet: job " << job_id << " " << StateName(last.state()) << ": " << last.message()
-              << std::endl;
-    return 1;
-  }
   return 0;
 }
 
@@ -124,8 +95,10 @@ int CancelCommand(CliContext& cli, const std::string& job_id) {
   v1::CancelJobRequest request;
   request.set_job_id(job_id);
   Job job;
-  auto context = NewContext(30);
-  grpc::Status status = cli.stub->CancelJob(context.get(), request, &job);
+  grpc::Status status = WithRetries([&] {  // cancelling a cancelled job answers the same
+    auto context = NewContext(30);
+    return cli.stub->CancelJob(context.get(), request, &job);
+  });
   if (!status.ok()) return Fail(status);
   if (cli.json) {
     std::cout << ToJson(job) << std::endl;
@@ -137,8 +110,10 @@ int CancelCommand(CliContext& cli, const std::string& job_id) {
 
 int WorkersCommand(CliContext& cli) {
   v1::ListWorkersResponse response;
-  auto context = NewContext(30);
-  grpc::Status status = cli.stub->ListWorkers(context.get(), v1::ListWorkersRequest(), &response);
+  grpc::Status status = WithRetries([&] {
+    auto context = NewContext(30);
+    return cli.stub->ListWorkers(context.get(), v1::ListWorkersRequest(), &response);
+  });
   if (!status.ok()) return Fail(status);
   if (cli.json) {
     std::cout << ToJson(response) << std::endl;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/epoch_plot.h"
 #include "cli/format.h"
+#include "cli/retry.h"
 #include "common/util/error.h"
 
 namespace bertfleet::cli {
@@ -22,8 +23,10 @@ std::string Exact(double value) {
 grpc::Status FetchJob(CliContext& cli, const std::string& job_id, v1::Job* job) {
   v1::GetJobRequest request;
   request.set_job_id(job_id);
-  auto context = NewContext(30);
-  return cli.stub->GetJob(context.get(), request, job);
+  return WithRetries([&] {
+    auto context = NewContext(30);
+    return cli.stub->GetJob(context.get(), request, job);
+  });
 }
 
 int Fail(const grpc::Status& status) {

@@ -55,7 +55,10 @@ class Fleet {
   Fleet(JobStore* store, WatchHub* hub, Rendezvous* rendezvous, FleetOptions options);
 
   // Jobs (JobService).
-  bertfleet::v1::Job Submit(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner);
+  // A `request_id` that `owner` already used returns that job (a retried submit), or
+  // ALREADY_EXISTS when it came with another spec.
+  grpc::Status Submit(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner,
+                      const std::string& request_id, bertfleet::v1::Job* job);
   grpc::Status Get(const std::string& job_id, bertfleet::v1::Job* job);
   grpc::Status List(const bertfleet::v1::ListJobsRequest& request, bertfleet::v1::ListJobsResponse* response);
   // Starts cancelling; `done` runs (outside the lock) with the job once it is CANCELLED.

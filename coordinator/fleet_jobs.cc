@@ -60,15 +60,27 @@ std::string Fleet::NewJobId() {
   }
 }
 
-Job Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner) {
+grpc::Status Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner,
+                          const std::string& request_id, Job* snapshot) {
   Deferred after;
-  Job snapshot;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!request_id.empty()) {
+      for (const auto& [id, existing] : jobs_) {
+        if (existing.job.owner() != owner || existing.job.request_id() != request_id) continue;
+        if (existing.job.spec_yaml() != spec_yaml) {
+          return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                              "request_id " + request_id + " was used for " + id + " with another spec");
+        }
+        *snapshot = existing.job;  // a retry of a submit that already created the job
+        return grpc::Status::OK;
+      }
+    }
     JobEntry entry;
     Job& job = entry.job;
     job.set_id(NewJobId());
     job.set_owner(owner);
+    job.set_request_id(request_id);
     job.set_state(v1::JOB_STATE_QUEUED);
     job.set_spec_yaml(spec_yaml);
     job.set_world_size(spec.world_size);
@@ -94,10 +106,10 @@ Job Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, const std::
     Log("INFO", "job submitted", {{"job", id}, {"world_size", std::to_string(spec.world_size)},
                                   {"device", spec.device}, {"priority", std::to_string(spec.priority)}});
     ScheduleLocked(after);
-    snapshot = jobs_.at(id).job;
+    *snapshot = jobs_.at(id).job;
   }
   for (auto& f : after) f();
-  return snapshot;
+  return grpc::Status::OK;
 }
 
 grpc::Status Fleet::Get(const std::string& job_id, Job* job) {

@@ -20,6 +20,8 @@ grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context, const g
   return reactor;
 }
 
+constexpr size_t kMaxRequestIdBytes = 128;
+
 bool IsFinalEvent(const JobEvent& event) {
   return event.event_case() == JobEvent::kState && v1::IsFinalJobState(event.state());
 }
@@ -135,12 +137,17 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
     return Finished(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                           std::string(kSource) + ": " + e.what()));
   }
+  if (request->request_id().size() > kMaxRequestIdBytes) {
+    return Finished(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                          "request_id: at most " + std::to_string(kMaxRequestIdBytes) +
+                                              " characters (got " + std::to_string(request->request_id().size()) + ")"));
+  }
   try {
-    *response->mutable_job() = fleet_->Submit(request->spec_yaml(), spec, caller.name);
+    return Finished(context, fleet_->Submit(request->spec_yaml(), spec, caller.name, request->request_id(),
+                                            response->mutable_job()));
   } catch (const std::exception& e) {
     return Finished(context, grpc::Status(grpc::StatusCode::INTERNAL, e.what()));
   }
-  return Finished(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* context,

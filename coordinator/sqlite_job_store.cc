@@ -83,6 +83,12 @@ DELETE FROM epoch_metrics WHERE rowid NOT IN
   (SELECT MIN(rowid) FROM epoch_metrics GROUP BY job_id, epoch);
 CREATE UNIQUE INDEX epoch_metrics_job_epoch ON epoch_metrics(job_id, epoch);
 )sql",
+    // 3: idempotent submits (issue 22): a retried SubmitJob with the same request id and owner
+    // finds the job the first one created.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX jobs_owner_request ON jobs(owner, request_id) WHERE request_id != '';
+)sql",
 };
 
 std::string JoinIds(const google::protobuf::RepeatedPtrField<std::string>& ids) {
@@ -166,11 +172,11 @@ int64_t SqliteJobStore::InsertJob(const Job& job) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s(db_,
               "INSERT INTO jobs (id, owner, state, spec_yaml, world_size, device, priority, "
-              "created_at_ms, message, output_dir, max_restarts) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+              "created_at_ms, message, output_dir, max_restarts, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, job.id()).Bind(2, job.owner()).Bind(3, static_cast<int64_t>(job.state()));
   s.Bind(4, job.spec_yaml()).Bind(5, job.world_size()).Bind(6, job.device()).Bind(7, job.priority());
   s.Bind(8, TimestampMs(job.created_at())).Bind(9, job.message()).Bind(10, job.output_dir());
-  s.Bind(11, static_cast<int64_t>(job.max_restarts()));
+  s.Bind(11, static_cast<int64_t>(job.max_restarts())).Bind(12, job.request_id());
   if (s.Step() != SQLITE_DONE) throw Error("job id " + job.id() + " already exists");
   return sqlite3_last_insert_rowid(db_);
 }
@@ -197,7 +203,7 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
   Statement s(db_,
               "SELECT seq, id, owner, state, spec_yaml, world_size, device, priority, created_at_ms, "
               "started_at_ms, finished_at_ms, message, global_step, total_steps, attempt, worker_ids, "
-              "output_dir, final_metrics, restarts, max_restarts, latest_checkpoint FROM jobs ORDER BY seq");
+              "output_dir, final_metrics, restarts, max_restarts, latest_checkpoint, request_id FROM jobs ORDER BY seq");
   while (s.Step() == SQLITE_ROW) {
     StoredJob stored;
     stored.seq = s.Int(0);
@@ -224,6 +230,7 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
     job.set_restarts(static_cast<int32_t>(s.Int(18)));
     job.set_max_restarts(static_cast<int32_t>(s.Int(19)));
     job.set_latest_checkpoint(s.Text(20));
+    job.set_request_id(s.Text(21));
     jobs.push_back(std::move(stored));
   }
   for (StoredJob& stored : jobs) {

@@ -18,7 +18,7 @@ class SqliteJobStore : public JobStore {
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   int SchemaVersion();
 
   int64_t InsertJob(const bertfleet::v1::Job& job) override;

@@ -22,8 +22,7 @@ if [ "${BERTFLEET_SKIP_SETUP:-0}" != 1 ] || [ ! -x "$build/worker/bertfleet-work
    [ ! -x "$build/coordinator/bertfleet-coordinator" ] || [ ! -x "$build/cli/bertfleet" ]; then
   bash scripts/setup.sh
 fi
-site=$(ls -d "$root"/.venv/lib/python3*/site-packages 2>/dev/null | head -n 1 || true)
-export BERTFLEET_PYTHON_SITE="${BERTFLEET_PYTHON_SITE:-$site}"
+# The default model is in the Hugging Face hub cache (setup.sh): no BERTFLEET_PYTHON_SITE needed.
 
 run="${BERTFLEET_OUTPUT:-$root/runs/quickstart}"
 mkdir -p "$run/data" "$run/checkpoints"

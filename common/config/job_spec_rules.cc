@@ -3,6 +3,8 @@
 #include <string>
 
 #include "common/config/job_spec_fields.h"
+#include "common/train/task_metrics.h"
+#include "common/util/edit_distance.h"
 
 namespace bertfleet {
 namespace {
@@ -12,6 +14,20 @@ std::string Quoted(const std::string& text) { return "\"" + text + "\""; }
 }  // namespace
 
 void CheckJobSpecRules(const JobSpec& spec, JobSpecProblems& problems) {
+  // Hugging Face fails at the first evaluation (KeyError) on a metric the evaluation does not
+  // report; bertfleet says so before any worker starts.
+  if (!spec.metric_for_best_model.empty() && !FindTaskMetric(spec.task, spec.metric_for_best_model)) {
+    std::vector<std::string> names;
+    for (const TaskMetric& metric : TaskMetrics(spec.task)) {
+      names.push_back(metric.name);
+      names.push_back("eval_" + metric.name);
+    }
+    std::string hint = ClosestMatch(spec.metric_for_best_model, names);
+    problems.push_back({{"metric_for_best_model", "task"},
+                        "task " + spec.task + " reports no metric " + Quoted(spec.metric_for_best_model) +
+                            (hint.empty() ? "" : " (did you mean " + Quoted(hint) + "?)") + "; it reports " +
+                            TaskMetricNames(spec.task) + ", with or without eval_"});
+  }
   // Hugging Face: "At most one of fp16 and bf16 can be True, but not both".
   if (spec.bf16 && spec.fp16) {
     problems.push_back({{"fp16", "bf16"}, "fp16 and bf16 cannot both be true"});

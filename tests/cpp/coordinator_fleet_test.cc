@@ -88,7 +88,9 @@ class FleetTest : public ::testing::Test {
     spec.priority = priority;
     spec.max_restarts = max_restarts;
     spec.device = "cpu";
-    return fleet_->Submit("world_size: " + std::to_string(world_size) + "\n", spec, "alice");
+    v1::Job job;
+    EXPECT_TRUE(fleet_->Submit("world_size: " + std::to_string(world_size) + "\n", spec, "alice", "", &job).ok());
+    return job;
   }
 
   uint64_t Attach(RecordingSession& session, const std::string& worker_id,
@@ -302,6 +304,27 @@ TEST_F(FleetTest, RestartedCoordinatorRequeuesAJobNobodyReportsWithinTheGrace) {
   Attach(late, "w", before.Assignments());
   ASSERT_FALSE(late.Cancels().empty());
   EXPECT_EQ(late.Cancels()[0].attempt(), 1);
+}
+
+TEST_F(FleetTest, RetriedSubmitWithTheSameRequestIdReturnsTheFirstJobEvenAfterARestart) {
+  JobSpec spec;
+  v1::Job first, retry, other_user, restarted;
+  ASSERT_TRUE(fleet_->Submit("a: 1\n", spec, "alice", "req-1", &first).ok());
+  ASSERT_TRUE(fleet_->Submit("a: 1\n", spec, "alice", "req-1", &retry).ok());
+  EXPECT_EQ(retry.id(), first.id());
+  ASSERT_TRUE(fleet_->Submit("a: 1\n", spec, "bob", "req-1", &other_user).ok());
+  EXPECT_NE(other_user.id(), first.id()) << "request ids are per user";
+  v1::Job clash;
+  const grpc::Status reused = fleet_->Submit("a: 2\n", spec, "alice", "req-1", &clash);
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(reused.error_message().find(first.id()), std::string::npos) << reused.error_message();
+
+  StartFleet();  // the request id is in the store
+  ASSERT_TRUE(fleet_->Submit("a: 1\n", spec, "alice", "req-1", &restarted).ok());
+  EXPECT_EQ(restarted.id(), first.id());
+  v1::ListJobsResponse listed;
+  ASSERT_TRUE(fleet_->List(v1::ListJobsRequest(), &listed).ok());
+  EXPECT_EQ(listed.jobs_size(), 2);
 }
 
 }  // namespace

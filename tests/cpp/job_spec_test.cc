@@ -388,6 +388,25 @@ TEST(JobSpecMetric, BestMetricAsHuggingFace) {
   EXPECT_TRUE(spec.BestMetricGreaterIsBetter());
 }
 
+TEST(JobSpecMetric, MetricForBestModelMustBeOneTheTaskReports) {
+  // A typo used to fall back to the loss with greater_is_better true: the *worst* checkpoint won.
+  EXPECT_EQ(ParseError("metric_for_best_model: acuracy"),
+            "job.yaml: metric_for_best_model: task mrpc reports no metric \"acuracy\" (did you mean \"accuracy\"?); "
+            "it reports loss, accuracy, f1, with or without eval_");
+  EXPECT_THAT(ParseError("metric_for_best_model: eval_f2"), HasSubstr("(did you mean \"eval_f1\"?)"));
+  EXPECT_THAT(ParseError("metric_for_best_model: matthews_correlation"), HasSubstr("reports no metric"));
+  for (const char* name : {"loss", "eval_loss", "accuracy", "eval_accuracy", "f1", "eval_f1"}) {
+    EXPECT_EQ(ParseJobSpec(std::string("metric_for_best_model: ") + name, "job.yaml").metric_for_best_model, name);
+  }
+}
+
+TEST(JobSpecMetric, GreaterIsBetterFollowsTheDeclaredMetricUnlessSet) {
+  EXPECT_FALSE(ParseJobSpec("metric_for_best_model: eval_loss", "job.yaml").BestMetricGreaterIsBetter());
+  EXPECT_TRUE(ParseJobSpec("metric_for_best_model: f1", "job.yaml").BestMetricGreaterIsBetter());
+  // An explicit choice stands, as in Hugging Face.
+  EXPECT_FALSE(ParseJobSpec("metric_for_best_model: f1\ngreater_is_better: false", "job.yaml").BestMetricGreaterIsBetter());
+}
+
 TEST(JobSpecConfigOverrides, MappingOfScalarsStoredAsJson) {
   const JobSpec spec = ParseJobSpec(
       "model_config_overrides:\n  hidden_dropout_prob: 0.0\n  num_labels: 2\n  hidden_act: gelu\n"

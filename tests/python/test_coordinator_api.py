@@ -51,6 +51,12 @@ def test_invalid_specs_are_rejected_with_the_parser_message(coordinator, bertfle
     assert code == grpc.StatusCode.INVALID_ARGUMENT and 'did you mean "learning_rate"' in details
     code, details = code_of(lambda: submit("model: [unclosed"))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "<submitted spec>" in details
+    # A misspelt metric used to be accepted and to keep the worst checkpoint (loss, compared as
+    # if greater were better).
+    code, details = code_of(lambda: submit(minimal_spec(metric_for_best_model="acuracy")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert details.startswith('<submitted spec>: metric_for_best_model: task mrpc reports no metric "acuracy" '
+                              '(did you mean "accuracy"?)'), details
     listed = coordinator.jobs.ListJobs(bertfleet_pb.jobs.ListJobsRequest())
     assert len(listed.jobs) == 0
 
@@ -113,3 +119,21 @@ def test_reflection_lists_the_services(coordinator, bertfleet_pb):
     replies = list(stub.ServerReflectionInfo(
         iter([pb.ServerReflectionRequest(file_containing_symbol="bertfleet.v1.JobService")]), timeout=10))
     assert replies[0].file_descriptor_response.file_descriptor_proto  # descriptors are served
+
+
+def test_a_retried_submit_with_its_request_id_returns_the_first_job(coordinator, bertfleet_pb):
+    jobs = bertfleet_pb.jobs
+    request = jobs.SubmitJobRequest(spec_yaml=minimal_spec(), request_id="3f1c0de2a9b84c51")
+    first = coordinator.jobs.SubmitJob(request, timeout=10).job
+    again = coordinator.jobs.SubmitJob(request, timeout=10).job
+    assert again.id == first.id and again.request_id == "3f1c0de2a9b84c51"
+    code, details = code_of(lambda: coordinator.jobs.SubmitJob(
+        jobs.SubmitJobRequest(spec_yaml=minimal_spec(priority=3), request_id="3f1c0de2a9b84c51"), timeout=10))
+    assert code == grpc.StatusCode.ALREADY_EXISTS and first.id in details
+    code, details = code_of(lambda: coordinator.jobs.SubmitJob(
+        jobs.SubmitJobRequest(spec_yaml=minimal_spec(), request_id="x" * 129), timeout=10))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "request_id: at most 128 characters" in details
+    unnamed = [coordinator.submit(minimal_spec()).id for _ in range(2)]
+    assert unnamed[0] != unnamed[1]  # without a request id every submit is a new job
+    listed = coordinator.jobs.ListJobs(jobs.ListJobsRequest(), timeout=10).jobs
+    assert sorted(j.id for j in listed) == sorted([first.id, *unnamed])

@@ -5,6 +5,7 @@ run; SIGTERM (preemption) saves a checkpoint at the next step boundary and the j
 it; a coordinator killed mid-job loses and repeats no epoch result."""
 import re
 import signal
+import subprocess
 import threading
 
 import numpy as np
@@ -101,9 +102,23 @@ def test_sigterm_saves_a_checkpoint_at_the_next_step_and_the_job_resumes_from_it
 def test_coordinator_sigkill_mid_job_loses_and_repeats_no_epoch(fleet):
     # 480 rows / 16 = 30 steps per epoch, 3 epochs, on two ranks.
     job_id = fleet.submit(tiny_job(train=480, epochs=3, world_size=2), "coordinator-killed")
+    # `bertfleet watch` follows the job through the coordinator's SIGKILL and restart (issue 22).
+    watch = subprocess.Popen([str(fleet.cli_binary), "--coordinator", fleet.coordinator.address, "watch", job_id],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=fleet.coordinator.client_env())
     wait_for(lambda: len(fleet.job(job_id).epochs) >= 1, 120, "epoch 1")
     fleet.restart_coordinator(pause=1.0)
     done = fleet.wait_state(job_id, "SUCCEEDED", timeout=180)
     assert [m.epoch for m in done.epochs] == [1, 2, 3], fleet.logs()
     assert fleet.epoch_rows(job_id) == [(1, 30), (2, 60), (3, 90)]
+    out, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, err
+    assert err.count("reconnecting") == 1, err  # one notice for the one outage
+    lines = [line for line in out.splitlines() if f"  {job_id}  " in line]
+    epochs = [re.search(r"  epoch (\d+)  train_loss", line).group(1) for line in lines if "  train_loss " in line]
+    assert epochs == ["1", "2", "3"], out  # none lost, none printed twice
+    states = [line.split("  ")[2].split()[0] for line in lines if "  train_loss " not in line and "  step " not in line]
+    assert states[0] == "QUEUED" and states[-1] == "SUCCEEDED", out
+    stored = [line for line in lines if "  step " not in line]  # state and epoch lines: replayed on reconnect
+    assert len(set(stored)) == len(stored), out
     wait_for(lambda: fleet.idle_workers() == set(WORKERS), 30, "all workers back")

@@ -40,7 +40,7 @@ int RunTrainCommand(const CommandArgs& args) {
   AddDataParallelFlags(parser);
   if (!parser.ParseCommand(args)) return 0;
   JobSpec spec = LoadJobSpecFile(parser.Get("job"));
-  ApplyJobSpecOverrides(spec, parser.GetAll("set"), "--set");
+  ApplyJobSpecOverrides(spec, parser.GetAll("set"), parser.Get("job"));  // "job.yaml: --set key: ..."
 
   const bool quiet = parser.Has("quiet");
   TrainingJobOptions options;

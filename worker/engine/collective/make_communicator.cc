@@ -77,10 +77,14 @@ CollectiveGroup MakeCommunicator(const JobSpec& spec, const RendezvousOptions& o
     throw Error("device: " + device + " has no collective communicator (cpu: Gloo, cuda: NCCL)");
   }
   if (options.world_size == 1) {
+#ifdef BERTFLEET_CUDA
     if (device == "cuda") {
       const char* nccl_setting = std::getenv("BERTFLEET_NCCL");
       if (nccl_setting == nullptr || std::string(nccl_setting) != "0") return JoinNccl(options);
     }
+#endif
+    // A CPU-only build given device: cuda gets here too: the engine then says that no CUDA
+    // device is available, as it did before the communicator was chosen here.
     CollectiveGroup group;
     group.communicator = std::make_unique<SingleProcessCommunicator>();
     group.description = device == "cuda" ? "single process (BERTFLEET_NCCL=0)" : "single process";

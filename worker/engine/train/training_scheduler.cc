@@ -12,13 +12,20 @@ TrainingScheduler::TrainingScheduler(const JobSpec& spec, TrainingSession& sessi
                                      std::function<void(const std::string&)> log)
     : spec_(spec), session_(session), evaluator_(evaluator), checkpoints_(checkpoints), log_(std::move(log)) {}
 
+double TrainingScheduler::BestMetricValue(const EvalResult& result) const {
+  // The job spec accepts only the metrics the task declares (common/train/task_metrics.h), so a
+  // name not here is a bug, not a reason to compare some other number.
+  const std::string name = spec_.BestMetricName();
+  if (name == "eval_loss") return result.loss;
+  if (name == "eval_accuracy") return result.accuracy;
+  if (name == "eval_f1") return result.f1;
+  throw Error("metric_for_best_model: the evaluation reports no " + name);
+}
+
 EvalResult TrainingScheduler::RunEvaluation(TrainerState& state) {
   EvalResult result = evaluator_->Evaluate(session_.model(), session_.precision(), session_.device());
   last_eval_ = result;
-  const double metric = spec_.BestMetricName() == "eval_loss"       ? result.loss
-                        : spec_.BestMetricName() == "eval_accuracy" ? result.accuracy
-                        : spec_.BestMetricName() == "eval_f1"       ? result.f1
-                                                                   : result.loss;
+  const double metric = BestMetricValue(result);
   state.log_history.push_back({{"epoch", state.EpochProgress()},
                                {"step", state.global_step},
                                {"eval_loss", result.loss},
