@@ -1,6 +1,8 @@
 // bertfleet: the user CLI for the coordinator's JobService.
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -13,35 +15,83 @@
 
 namespace {
 
-const char* kUsage =
-    "usage: bertfleet [--coordinator HOST:PORT] [--json] COMMAND\n"
-    "  submit JOB.yaml [--watch]   queue a fine-tuning job (and follow it)\n"
-    "  jobs                        list jobs, newest first\n"
-    "  status JOB                  one job's state, progress and epoch metrics\n"
-    "  watch JOB                   follow a job until it ends (non-zero exit unless it SUCCEEDED)\n"
-    "  cancel JOB                  stop a job on every worker\n"
-    "  workers                     list workers\n"
-    "  metrics JOB [--csv]         per-epoch loss, accuracy and F1 of a job\n"
-    "  plot JOB -o FILE.svg        draw those per-epoch curves as SVG\n"
-    "  health [SERVICE]            grpc.health.v1 check; exit 0 only when SERVING\n"
-    "  token create --name NAME --role admin|user|worker   (admin) make a token, shown once\n"
-    "  token list | token revoke NAME                      (admin) manage tokens\n"
-    "The coordinator address comes from --coordinator or $BERTFLEET_COORDINATOR\n"
-    "(default localhost:50051); the token from $BERTFLEET_TOKEN or --token-file; TLS is verified\n"
-    "against --ca-file / $BERTFLEET_CA_FILE. Any of them may also be set in the config file\n"
-    "$BERTFLEET_CONFIG (default ~/.config/bertfleet/config.yaml); see docs/security.md.\n";
+// One `bertfleet` subcommand, for the usage texts; the flags are parsed by one parser (Run).
+struct CliCommand {
+  const char* name;
+  const char* synopsis;  // after "bertfleet NAME"
+  const char* summary;
+  std::function<void(bertfleet::ArgParser&)> flags;  // the command's own flags
+  const char* example;
+};
+
+void GlobalFlags(bertfleet::ArgParser& parser) {
+  parser.Value("coordinator", "coordinator address (default $BERTFLEET_COORDINATOR, else localhost:50051)")
+      .Flag("json", "JSON output for scripts");
+  bertfleet::client::AddConnectionFlags(parser);
+  parser.Env("USER", "the job owner a coordinator run with --insecure records (with tokens: the token's name)");
+}
+
+const std::vector<CliCommand>& Commands() {
+  using bertfleet::ArgParser;
+  auto none = [](ArgParser&) {};
+  static const std::vector<CliCommand> commands = {
+      {"submit", "JOB.yaml [--watch]", "queue a fine-tuning job (and follow it); a retried submit never makes two jobs",
+       [](ArgParser& p) { p.Flag("watch", "follow the job until it ends, as `watch`"); },
+       "bertfleet submit examples/mrpc-minilm.yaml --watch"},
+      {"jobs", "", "list jobs, newest first", none, "bertfleet jobs"},
+      {"status", "JOB", "one job's state, progress and epoch metrics", none, "bertfleet status job-0123456789"},
+      {"watch", "JOB", "follow a job until it ends, reconnecting if the coordinator restarts (non-zero exit unless it SUCCEEDED)",
+       none, "bertfleet watch job-0123456789"},
+      {"cancel", "JOB", "stop a job on every worker", none, "bertfleet cancel job-0123456789"},
+      {"workers", "", "list workers", none, "bertfleet workers"},
+      {"metrics", "JOB [--csv]", "per-epoch loss, accuracy and F1 of a job",
+       [](ArgParser& p) { p.Flag("csv", "CSV instead of a table"); }, "bertfleet metrics job-0123456789 --csv"},
+      {"plot", "JOB -o FILE.svg", "draw those per-epoch curves as SVG",
+       [](ArgParser& p) { p.Value("output", "the SVG file to write (also -o)"); },
+       "bertfleet plot job-0123456789 -o curves.svg"},
+      {"health", "[SERVICE]", "grpc.health.v1 check; exit 0 only when SERVING", none, "bertfleet health"},
+      {"token", "create --name NAME --role admin|user|worker | list | revoke NAME",
+       "(admin) make a token (shown once), list or revoke tokens",
+       [](ArgParser& p) {
+         p.Value("name", "token create: the token's name (owner of the jobs it submits)")
+             .Value("role", "token create: admin, user or worker");
+       },
+       "bertfleet token create --name alice --role user"},
+  };
+  return commands;
+}
+
+std::string TopUsage() {
+  bertfleet::ArgParser parser("bertfleet");
+  std::string commands;
+  for (const CliCommand& command : Commands()) {
+    std::string head = std::string(command.name) + (*command.synopsis ? std::string(" ") + command.synopsis : "");
+    commands += "  " + head + (head.size() < 28 ? std::string(28 - head.size(), ' ') : "\n" + std::string(30, ' ')) +
+                command.summary + "\n";
+  }
+  parser.Synopsis("[options] COMMAND [arguments]")
+      .About("commands:\n" + commands +
+             "\n'bertfleet COMMAND --help' describes a command. Connection settings may also come from the "
+             "config file (docs/security.md).");
+  GlobalFlags(parser);
+  parser.Flag("help", "show this help").Example("bertfleet --coordinator localhost:50051 --insecure jobs");
+  return parser.Usage();
+}
+
+std::string CommandUsage(const CliCommand& command) {
+  bertfleet::ArgParser parser(std::string("bertfleet ") + command.name);
+  parser.Synopsis(std::string(command.synopsis) + (*command.synopsis ? " " : "") + "[options]").About(command.summary);
+  command.flags(parser);
+  GlobalFlags(parser);
+  parser.Flag("help", "show this help").Example(command.example);
+  return parser.Usage();
+}
 
 int Run(const std::vector<std::string>& args) {
   bertfleet::ArgParser parser("bertfleet");
-  parser.Value("coordinator", "coordinator address (default $BERTFLEET_COORDINATOR)")
-      .Flag("json", "JSON output for scripts")
-      .Flag("watch", "submit: follow the job until it ends")
-      .Flag("csv", "metrics: CSV instead of a table")
-      .Value("output", "plot: the SVG file to write (also -o)")
-      .Value("name", "token create: the token's name (owner of the jobs it submits)")
-      .Value("role", "token create: admin, user or worker")
-      .Flag("help", "show this help");
-  bertfleet::client::AddConnectionFlags(parser);
+  GlobalFlags(parser);
+  for (const CliCommand& command : Commands()) command.flags(parser);
+  parser.Flag("help", "show this help");
   // `-o FILE` is the usual spelling for an output file; the parser knows only long flags.
   std::vector<std::string> long_args = args;
   for (auto& arg : long_args) {
@@ -50,7 +100,11 @@ int Run(const std::vector<std::string>& args) {
   parser.Parse(long_args);
   const auto& pos = parser.positional();
   if (parser.Has("help") || pos.empty()) {
-    std::cout << kUsage;
+    const CliCommand* command = nullptr;
+    for (const CliCommand& candidate : Commands()) {
+      if (!pos.empty() && pos[0] == candidate.name) command = &candidate;
+    }
+    (pos.empty() && !parser.Has("help") ? std::cerr : std::cout) << (command ? CommandUsage(*command) : TopUsage());
     return pos.empty() && !parser.Has("help") ? 2 : 0;
   }
   const std::string& command = pos[0];

@@ -83,8 +83,16 @@ void AddConnectionFlags(ArgParser& parser) {
   parser.Value("ca-file", "PEM CA that signed the coordinator's certificate (default $BERTFLEET_CA_FILE)")
       .Value("cert-file", "PEM client certificate for mutual TLS (default $BERTFLEET_CERT_FILE)")
       .Value("key-file", "PEM key of --cert-file (default $BERTFLEET_KEY_FILE)")
-      .Value("token-file", "file holding the bearer token (default $BERTFLEET_TOKEN)")
+      .Value("token-file", "file holding the bearer token (default $BERTFLEET_TOKEN_FILE)")
       .Flag("insecure", "plaintext, no token: for a coordinator started with --insecure");
+  parser.Env("BERTFLEET_COORDINATOR", "coordinator address when --coordinator is not given")
+      .Env("BERTFLEET_TOKEN", "bearer token (or $BERTFLEET_TOKEN_FILE: a file holding it)")
+      .Env("BERTFLEET_CA_FILE", "default of --ca-file")
+      .Env("BERTFLEET_CERT_FILE", "default of --cert-file")
+      .Env("BERTFLEET_KEY_FILE", "default of --key-file")
+      .Env("BERTFLEET_INSECURE", "1: as --insecure")
+      .Env("BERTFLEET_CONFIG", "client config file (default ~/.config/bertfleet/config.yaml): coordinator, token, token_file, "
+                               "ca_file, cert_file, key_file, insecure");
 }
 
 ConnectionSettings LoadConnectionSettings(const ArgParser& parser, const std::string& default_coordinator) {

@@ -57,7 +57,7 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
   return config;
 }
 
-CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
+std::optional<CoordinatorConfig> LoadCoordinatorConfig(const std::vector<std::string>& args) {
   ArgParser parser("bertfleet-coordinator");
   parser.Value("config", "YAML settings file")
       .Value("listen", "address to serve on (host:port; port 0 picks a free one)")
@@ -70,9 +70,13 @@ CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args) {
       .Value("tls-cert", "PEM server certificate (security.tls_cert_file)")
       .Value("tls-key", "PEM private key of --tls-cert (security.tls_key_file)")
       .Value("tls-client-ca", "PEM CA that signs client certificates (security.tls_client_ca_file)")
-      .Flag("insecure", "no TLS, no tokens: only allowed when every listen address is loopback");
-  parser.Parse(args);
-  if (!parser.positional().empty()) throw Error("unexpected argument: " + parser.positional()[0]);
+      .Flag("insecure", "no TLS, no tokens: only allowed when every listen address is loopback")
+      .About("Serves JobService, WorkerService and AuthService (plus grpc.health.v1 and server reflection) over "
+             "one SQLite job database; flags override the --config file's keys (docs/operations.md).")
+      .NoEnv()
+      .Example("bertfleet-coordinator --listen 127.0.0.1:50051 --db state/jobs.db --data-root data "
+               "--checkpoint-root checkpoints --insecure");
+  if (!parser.ParseCommand(args)) return std::nullopt;
   CoordinatorConfig config;
   if (parser.Has("config")) {
     std::string path = parser.Get("config");

@@ -1,6 +1,7 @@
 #pragma once
 // The coordinator's settings: a YAML file (--config) overridden by command-line flags.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ struct CoordinatorConfig {
 CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std::string& source);
 
 // `bertfleet-coordinator [--config FILE] [--listen ADDR] [--db FILE] [--data-root DIR]
-// [--checkpoint-root DIR] [--metrics-listen ADDR] [--log-format text|json]`. Throws Error on a bad flag or file.
-CoordinatorConfig LoadCoordinatorConfig(const std::vector<std::string>& args);
+// [--checkpoint-root DIR] [--metrics-listen ADDR] [--log-format text|json]`. Throws Error on a bad flag or file;
+// nullopt after printing the usage for --help.
+std::optional<CoordinatorConfig> LoadCoordinatorConfig(const std::vector<std::string>& args);
 
 }  // namespace bertfleet::coordinator

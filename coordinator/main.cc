@@ -39,7 +39,9 @@ std::string BoundAddress(const std::string& listen, int port) {
 
 int Run(const std::vector<std::string>& args) {
   using namespace bertfleet::coordinator;
-  CoordinatorConfig config = LoadCoordinatorConfig(args);
+  const std::optional<CoordinatorConfig> loaded = LoadCoordinatorConfig(args);
+  if (!loaded) return 0;  // --help
+  const CoordinatorConfig& config = *loaded;
   SetLogFormat(config.log_format);
   std::filesystem::create_directories(config.checkpoint_root);
   if (auto parent = std::filesystem::path(config.db).parent_path(); !parent.empty()) {

@@ -25,6 +25,31 @@ ArgParser& ArgParser::Flag(const std::string& name, const std::string& help) {
   return *this;
 }
 
+ArgParser& ArgParser::Synopsis(const std::string& text) {
+  synopsis_ = text;
+  return *this;
+}
+
+ArgParser& ArgParser::About(const std::string& text) {
+  about_ = text;
+  return *this;
+}
+
+ArgParser& ArgParser::Env(const std::string& name, const std::string& help) {
+  env_.emplace_back(name, help);
+  return *this;
+}
+
+ArgParser& ArgParser::Example(const std::string& command_line) {
+  examples_.push_back(command_line);
+  return *this;
+}
+
+ArgParser& ArgParser::NoEnv() {
+  no_env_ = true;
+  return *this;
+}
+
 void ArgParser::Parse(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -104,12 +129,19 @@ std::vector<std::string> ArgParser::GetAll(const std::string& name) const {
 
 std::string ArgParser::Usage() const {
   std::ostringstream out;
-  out << "usage: " << command_ << " [options]\n";
+  out << "usage: " << command_ << " " << synopsis_ << "\n";
+  if (!about_.empty()) out << "\n" << about_ << "\n";
+  if (!order_.empty()) out << "\noptions:\n";
   for (const auto& name : order_) {
     const Spec& spec = specs_.at(name);
     out << "  --" << name << (spec.kind == Kind::kFlag ? "" : " VALUE") << "\n      " << spec.help
         << "\n";
   }
+  if (!env_.empty()) out << "\nenvironment:\n";
+  if (env_.empty() && no_env_) out << "\nenvironment: none read\n";
+  for (const auto& [name, help] : env_) out << "  " << name << "\n      " << help << "\n";
+  if (!examples_.empty()) out << "\nexample" << (examples_.size() > 1 ? "s" : "") << ":\n";
+  for (const std::string& example : examples_) out << "  " << example << "\n";
   return out.str();
 }
 

@@ -3,6 +3,7 @@
 // boolean `--flag`, repeatable flags (`--set k=v --set k2=v2`) and positional arguments.
 // Unknown flags are errors that name the flag and list the accepted ones.
 #include <map>
+#include <utility>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +18,13 @@ class ArgParser {
   ArgParser& Value(const std::string& name, const std::string& help);
   ArgParser& Repeated(const std::string& name, const std::string& help);
   ArgParser& Flag(const std::string& name, const std::string& help);
+  // For the usage text: what follows the command name (default "[options]"), a paragraph on what
+  // the command does, the environment variables it reads, and example command lines.
+  ArgParser& Synopsis(const std::string& text);
+  ArgParser& About(const std::string& text);
+  ArgParser& Env(const std::string& name, const std::string& help);
+  ArgParser& Example(const std::string& command_line);
+  ArgParser& NoEnv();  // says so in the usage text: "environment: none read"
 
   // Throws Error on an unknown flag or a value flag without a value.
   void Parse(const std::vector<std::string>& args);
@@ -42,6 +50,11 @@ class ArgParser {
     std::string help;
   };
   std::string command_;
+  std::string synopsis_ = "[options]";
+  std::string about_;
+  std::vector<std::pair<std::string, std::string>> env_;
+  std::vector<std::string> examples_;
+  bool no_env_ = false;
   std::map<std::string, Spec> specs_;
   std::vector<std::string> order_;
   std::map<std::string, std::vector<std::string>> values_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli/arg_parser.h"
 #include "common/data/sentence_pair.h"
 
 namespace bertfleet {
@@ -28,5 +29,8 @@ std::vector<SentencePair> LoadMrpcSplit(const std::string& source, const std::st
 
 // $BERTFLEET_CACHE, else $XDG_CACHE_HOME/bertfleet, else ~/.cache/bertfleet.
 std::filesystem::path DefaultCacheDir();
+
+// The environment variables LoadMrpcSplit reads (data: download), for a command's usage text.
+void DescribeMrpcSourceEnv(ArgParser& parser);
 
 }  // namespace bertfleet

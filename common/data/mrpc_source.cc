@@ -70,4 +70,9 @@ std::filesystem::path DefaultCacheDir() {
   return std::filesystem::path(home) / ".cache" / "bertfleet";
 }
 
+void DescribeMrpcSourceEnv(ArgParser& parser) {
+  parser.Env("BERTFLEET_CACHE", "download cache for data: download (default $XDG_CACHE_HOME/bertfleet or ~/.cache/bertfleet)")
+      .Env("BERTFLEET_MRPC_BASE_URL", "mirror of the MRPC source files (each still checked against its pinned sha256)");
+}
+
 }  // namespace bertfleet

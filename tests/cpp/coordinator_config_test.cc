@@ -20,7 +20,7 @@ TEST(CoordinatorConfigTest, FileThenFlags) {
   EXPECT_EQ(config.db, "/tmp/x.db");
   EXPECT_EQ(config.lease_ms, 3000);
   EXPECT_EQ(config.log_format, "json");
-  auto flags = LoadCoordinatorConfig({"--listen", "0.0.0.0:7000", "--db=/tmp/y.db", "--data-root", "/data"});
+  auto flags = *LoadCoordinatorConfig({"--listen", "0.0.0.0:7000", "--db=/tmp/y.db", "--data-root", "/data"});
   EXPECT_EQ(flags.listen, "0.0.0.0:7000");
   EXPECT_EQ(flags.db, "/tmp/y.db");
   EXPECT_EQ(flags.data_root, "/data");

@@ -72,7 +72,7 @@ TEST(SecurityConfigTest, ParsedFromTheCoordinatorConfigWithFlagsOnTop) {
   EXPECT_TRUE(config.security.require_worker_client_cert);
   EXPECT_EQ(config.security.max_streams_per_client, 4);
   EXPECT_FALSE(config.security.insecure);
-  auto flags = LoadCoordinatorConfig({"--insecure", "--tls-cert", "a.pem", "--state-dir", "/s"});
+  auto flags = *LoadCoordinatorConfig({"--insecure", "--tls-cert", "a.pem", "--state-dir", "/s"});
   EXPECT_TRUE(flags.security.insecure);
   EXPECT_EQ(flags.security.tls_cert_file, "a.pem");
   EXPECT_EQ(flags.state_dir, "/s");

@@ -51,16 +51,13 @@ int RunAgentCommand(const std::vector<std::string>& args) {
       .Value("collective-timeout-seconds", "a rank missing this long fails a data-parallel run (default: run-assignment's)")
       .Value("metrics-listen", "serve Prometheus /metrics on host:port (port 0 picks a free one)")
       .Value("log-format", "text (default) or json: one object per log line")
-      .Flag("help", "show this help");
+      .Synopsis("--coordinator HOST:PORT --device cpu [options]")
+      .About("Runs the worker agent: registers with the coordinator and trains its assignments, each in a "
+             "`bertfleet-worker run-assignment` child process, which reads the variables `bertfleet-worker train "
+             "--help` lists.")
+      .Example("bertfleet-worker --coordinator localhost:50051 --device cpu --worker-id w1 --insecure");
   client::AddConnectionFlags(parser);  // TLS files, token, --insecure (docs/security.md)
-  parser.Parse(args);
-  if (parser.Has("help")) {
-    std::cout << "usage: bertfleet-worker --coordinator HOST:PORT --device cpu [options]\n\n"
-                 "Runs the worker agent: registers with the coordinator and trains its assignments,\n"
-                 "each in a child process.\n\n"
-              << parser.Usage();
-    return 0;
-  }
+  if (!parser.ParseCommand(args)) return 0;
   AgentOptions options;
   options.connection = client::LoadConnectionSettings(parser, "");
   options.coordinator = options.connection.coordinator;

@@ -31,7 +31,7 @@ void PrintEpochOrder(const std::string& value, int64_t rows) {
 }  // namespace
 
 int RunDataCommand(const CommandArgs& args) {
-  ArgParser parser("data");
+  ArgParser parser("bertfleet-worker data");
   parser.Value("source", "DIR with <split>.tsv or the raw MRPC files, or 'download'")
       .Value("split", "train, validation or test (default train)")
       .Value("cache",
@@ -40,7 +40,11 @@ int RunDataCommand(const CommandArgs& args) {
       .Value("epoch-order",
              "SEED:EPOCH: print the split's row order in that epoch as training shuffles it (one "
              "index per line), e.g. to replay a bertfleet run in another trainer")
-      .Flag("json", "print one JSON object instead of key=value text");
+      .Flag("json", "print one JSON object instead of key=value text")
+      .About("Loads one MRPC split and prints its size and label balance (or, with --epoch-order, the order the "
+             "trainer visits its rows).")
+      .Example("bertfleet-worker data --source download --split validation");
+  DescribeMrpcSourceEnv(parser);
   if (!parser.ParseCommand(args)) return 0;
   const std::string source = parser.Get("source");
   const std::string split = parser.GetOr("split", "train");

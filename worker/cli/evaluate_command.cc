@@ -11,7 +11,10 @@ namespace bertfleet {
 int RunEvaluateCommand(const CommandArgs& args) {
   ArgParser parser("bertfleet-worker evaluate");
   AddModelOnDataOptions(parser);
-  parser.Flag("json", "print one JSON object");
+  parser.Flag("json", "print one JSON object")
+      .About("Loss, accuracy and F1 of a fine-tuned model on a GLUE TSV file.")
+      .NoEnv()
+      .Example("bertfleet-worker evaluate --model runs/mrpc --data data/mrpc/validation.tsv");
   if (!parser.ParseCommand(args)) return 0;
   const EvalResult result = RunModelOnData(parser);
   if (result.examples == 0) throw Error(parser.Get("data") + ": no labelled rows to evaluate");

@@ -34,11 +34,14 @@ void PrintUsage(std::ostream& out) {
   for (const auto& [name, command] : Subcommands()) {
     out << "  " << name << std::string(name.size() < 15 ? 15 - name.size() : 1, ' ') << command.summary << "\n";
   }
-  out << "\n'bertfleet-worker COMMAND --help' describes a command's options.\n";
+  out << "\n'bertfleet-worker COMMAND --help' describes a command's options and the environment variables it\n"
+         "reads.\n";
 #ifdef BERTFLEET_SERVICES
   out << "\nworker agent: bertfleet-worker --coordinator HOST:PORT --device cpu [--threads N] [--worker-id ID]\n"
-         "              [--data-root DIR]   ('bertfleet-worker --coordinator x --help' for every option)\n";
+         "              [--data-root DIR]   ('bertfleet-worker --coordinator x --help' for every option);\n"
+         "              it trains each assignment in a `bertfleet-worker run-assignment` child.\n";
 #endif
+  out << "\nexample:\n  bertfleet-worker train --job examples/mrpc-minilm.yaml --output runs/mrpc\n";
 }
 
 }  // namespace

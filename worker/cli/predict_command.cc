@@ -14,7 +14,10 @@ namespace bertfleet {
 int RunPredictCommand(const CommandArgs& args) {
   ArgParser parser("bertfleet-worker predict");
   AddModelOnDataOptions(parser);
-  parser.Value("output", "predictions TSV to write");
+  parser.Value("output", "predictions TSV to write")
+      .About("Writes GLUE's submission file (index<TAB>prediction) for a TSV file.")
+      .NoEnv()
+      .Example("bertfleet-worker predict --model runs/mrpc --data data/mrpc/test.tsv --output MRPC.tsv");
   if (!parser.ParseCommand(args)) return 0;
   const std::string output = parser.Get("output");
   const EvalResult result = RunModelOnData(parser);

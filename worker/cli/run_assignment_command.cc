@@ -33,7 +33,10 @@
 #include "common/cli/arg_parser.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
+#include "common/data/mrpc_dataset.h"
+#include "common/model/model_source.h"
 #include "worker/cli/assignment_event_reporter.h"
+#include "worker/cli/command_env.h"
 #include "worker/cli/commands.h"
 #include "worker/engine/collective/make_communicator.h"
 #include "worker/engine/torch/torch_error_text.h"
@@ -110,14 +113,14 @@ int RunAssignmentCommand(const CommandArgs& args) {
       .Value("rendezvous-listen", "world_size > 1, rank 0: listen on HOST (a free port; Gloo store or NCCL arrival roll) and report it")
       .Value("rendezvous-address", "world_size > 1, ranks > 0: what rank 0 published (Gloo HOST:PORT, or nccl:<id>@HOST:PORT)")
       .Value("collective-timeout-seconds", "a rank missing this long fails the run, naming it (default 300)")
-      .Flag("help", "show this help");
-  parser.Parse(args);
-  if (parser.Has("help")) {
-    std::cout << parser.Usage()
-              << "Reads a bertfleet.v1.Assignment as JSON on stdin; writes bertfleet.v1.AssignmentEvent frames\n"
-                 "(each prefixed by its size as a varint) on stdout.\n";
-    return 0;
-  }
+      .About("The worker agent's child (started by the agent, not by hand): reads a bertfleet.v1.Assignment as "
+             "JSON on stdin, trains it, and writes bertfleet.v1.AssignmentEvent frames (each prefixed by its size "
+             "as a varint) on stdout.")
+      .Example("bertfleet-worker run-assignment --threads 2 --rendezvous-listen 0.0.0.0 < assignment.json");
+  DescribeModelSourceEnv(parser);
+  DescribeMrpcSourceEnv(parser);
+  DescribeTrainingEnv(parser);
+  if (!parser.ParseCommand(args)) return 0;
   const long threads = parser.GetInt("threads", 0);
   const long progress_steps = parser.GetInt("progress-steps", 10);
 

@@ -99,12 +99,16 @@ void WriteToStdout(const std::string& text) {
 }  // namespace
 
 int RunTokenizeCommand(const CommandArgs& args) {
-  ArgParser parser("tokenize");
+  ArgParser parser("bertfleet-worker tokenize");
   parser.Value("model", "model DIR with tokenizer.json, or vocab.txt (+ tokenizer_config.json)")
       .Value("input", "GLUE TSV file (idx label sentence1 sentence2)")
       .Value("limit", "encode only the first N pairs (default all)")
       .Value("max-seq-length", "truncate longest_first to N tokens incl. specials (default 512)")
-      .Value("threads", "encoding threads (default: all cores)");
+      .Value("threads", "encoding threads (default: all cores)")
+      .About("Tokenizes sentence pairs as Hugging Face's tokenizer does: one JSON line per pair (idx, input_ids, "
+             "token_type_ids).")
+      .NoEnv()
+      .Example("bertfleet-worker tokenize --model runs/mrpc --input data/mrpc/validation.tsv --limit 3");
   if (!parser.ParseCommand(args)) return 0;
   const long limit = parser.GetInt("limit", -1);
   if (parser.Has("limit") && limit < 0) throw Error("tokenize: --limit must be >= 0");

@@ -10,6 +10,9 @@
 #include "common/cli/arg_parser.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
+#include "common/data/mrpc_dataset.h"
+#include "common/model/model_source.h"
+#include "worker/cli/command_env.h"
 #include "worker/cli/commands.h"
 #include "worker/cli/data_parallel_group.h"
 #include "worker/engine/report/console_reporter.h"
@@ -36,8 +39,14 @@ int RunTrainCommand(const CommandArgs& args) {
       .Value("cache", "download cache (default $BERTFLEET_CACHE or ~/.cache/bertfleet)")
       .Flag("json", "one JSON object per epoch on stdout instead of a table")
       .Flag("quiet", "no progress lines on stderr")
-      .Value("step-log", "write one JSON object per optimizer step to this file (full precision)");
+      .Value("step-log", "write one JSON object per optimizer step to this file (full precision)")
+      .About("Fine-tunes a model in this process (or, with --world-size, in one of N data-parallel processes) "
+             "from a YAML job spec with Hugging Face TrainingArguments names (docs/job-spec.md).")
+      .Example("bertfleet-worker train --job examples/mrpc-minilm.yaml --output runs/mrpc");
   AddDataParallelFlags(parser);
+  DescribeModelSourceEnv(parser);
+  DescribeMrpcSourceEnv(parser);
+  DescribeTrainingEnv(parser);
   if (!parser.ParseCommand(args)) return 0;
   JobSpec spec = LoadJobSpecFile(parser.Get("job"));
   ApplyJobSpecOverrides(spec, parser.GetAll("set"), parser.Get("job"));  // "job.yaml: --set key: ..."
