@@ -10,6 +10,17 @@
 
 namespace bertfleet::coordinator {
 
+namespace {
+
+// Workers reach MLflow through its REST API: a file: or databricks URI would fail on every worker.
+void CheckMlflowTrackingUri(const std::string& uri, const std::string& where) {
+  if (!uri.empty() && uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) {
+    throw Error(where + ": must be an http:// or https:// MLflow server (got " + uri + ")");
+  }
+}
+
+}  // namespace
+
 CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std::string& source) {
   CoordinatorConfig config;
   YAML::Node root;
@@ -23,7 +34,8 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
   const std::set<std::string> known = {"listen", "db", "data_root", "checkpoint_root",
                                        "heartbeat_interval_ms", "lease_ms", "cancel_timeout_ms",
                                        "log_format", "metrics_listen", "metrics_retention_ms",
-                                       "state_dir", "security"};
+                                       "state_dir", "security", "mlflow_tracking_uri",
+                                       "mlflow_experiment_name"};
   for (const auto& item : root) {
     std::string key = item.first.as<std::string>();
     if (!known.count(key)) throw Error(source + ": unknown key '" + key + "'");
@@ -41,6 +53,8 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
       if (key == "security") config.security = ParseSecurityConfig(v, source);
       if (key == "metrics_listen") config.metrics_listen = v.as<std::string>();
       if (key == "metrics_retention_ms") config.metrics_retention_ms = v.as<int64_t>();
+      if (key == "mlflow_tracking_uri") config.mlflow_tracking_uri = v.as<std::string>();
+      if (key == "mlflow_experiment_name") config.mlflow_experiment_name = v.as<std::string>();
     } catch (const YAML::Exception&) {
       throw Error(source + ": " + key + ": wrong type");
     }
@@ -51,6 +65,7 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
                 std::to_string(config.heartbeat_interval_ms) + ")");
   }
   if (config.metrics_retention_ms < 0) throw Error(source + ": metrics_retention_ms: must be >= 0");
+  CheckMlflowTrackingUri(config.mlflow_tracking_uri, source + ": mlflow_tracking_uri");
   if (config.log_format != "text" && config.log_format != "json") {
     throw Error(source + ": log_format: must be text or json (got " + config.log_format + ")");
   }
@@ -66,6 +81,8 @@ std::optional<CoordinatorConfig> LoadCoordinatorConfig(const std::vector<std::st
       .Value("checkpoint-root", "directory under which each job's output directory lives")
       .Value("metrics-listen", "serve Prometheus /metrics on host:port (port 0 picks a free one)")
       .Value("log-format", "text (default) or json: one object per log line")
+      .Value("mlflow-tracking-uri", "MLflow server for jobs with report_to: mlflow (mlflow_tracking_uri)")
+      .Value("mlflow-experiment-name", "MLflow experiment of those jobs (mlflow_experiment_name; default: Default)")
       .Value("state-dir", "directory of the admin token file (default: the database's directory)")
       .Value("tls-cert", "PEM server certificate (security.tls_cert_file)")
       .Value("tls-key", "PEM private key of --tls-cert (security.tls_key_file)")
@@ -89,6 +106,9 @@ std::optional<CoordinatorConfig> LoadCoordinatorConfig(const std::vector<std::st
   config.metrics_listen = parser.GetOr("metrics-listen", config.metrics_listen);
   config.log_format = parser.GetOr("log-format", config.log_format);
   config.state_dir = parser.GetOr("state-dir", config.state_dir);
+  config.mlflow_tracking_uri = parser.GetOr("mlflow-tracking-uri", config.mlflow_tracking_uri);
+  config.mlflow_experiment_name = parser.GetOr("mlflow-experiment-name", config.mlflow_experiment_name);
+  CheckMlflowTrackingUri(config.mlflow_tracking_uri, "--mlflow-tracking-uri");
   config.security.tls_cert_file = parser.GetOr("tls-cert", config.security.tls_cert_file);
   config.security.tls_key_file = parser.GetOr("tls-key", config.security.tls_key_file);
   config.security.tls_client_ca_file = parser.GetOr("tls-client-ca", config.security.tls_client_ca_file);

@@ -22,6 +22,11 @@ struct CoordinatorConfig {
   SecurityConfig security;  // `security:` mapping: TLS files, --insecure, per-client limits
   std::string metrics_listen;        // host:port of /metrics (Prometheus); empty: none
   int64_t metrics_retention_ms = 900000;  // a finished job's per-job series stay this long
+  // report_to: mlflow for the jobs it runs: the cluster's MLflow server, passed to every worker
+  // with its assignment (workers need no environment variable). Empty: the workers' own
+  // MLFLOW_TRACKING_URI, if any.
+  std::string mlflow_tracking_uri;
+  std::string mlflow_experiment_name;  // empty: the workers' MLFLOW_EXPERIMENT_NAME, else Default
 };
 
 // Parses the YAML text of a config file. Throws Error naming the file and key.

@@ -33,6 +33,7 @@ class WorkerSession {
 struct FleetOptions {
   std::string data_root;
   std::string checkpoint_root;
+  bertfleet::v1::TrackingSettings tracking;  // sent with every assignment
   int64_t heartbeat_interval_ms = 2000;
   int64_t lease_ms = 10000;
   int64_t cancel_timeout_ms = 5000;

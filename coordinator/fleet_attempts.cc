@@ -58,6 +58,8 @@ void Fleet::StartAttempt(JobEntry& entry, const std::vector<std::string>& worker
     a->set_output_dir(job.output_dir());
     a->set_data_root(options_.data_root);
     a->set_resume_from(ResumeFrom(job));
+    *a->mutable_tracking() = options_.tracking;
+    a->mutable_tracking()->set_owner(job.owner());
     worker.session->Send(assignment_message);
   }
 }

@@ -52,6 +52,16 @@ void CheckJobPaths(const JobSpec& spec, const std::string& data_root, const std:
   if (spec.data != "download") CheckPath("data", spec.data, "coordinator's data root", data_root);
   // A hub id ("org/name") never contains ".." nor starts with "/"; anything else is a local path.
   CheckPath("model", spec.model, "coordinator's data root", data_root);
+  // TensorBoard files go under the job's own output directory on the workers.
+  if (!spec.logging_dir.empty()) {
+    const fs::path logging_dir(spec.logging_dir);
+    bool escapes = logging_dir.is_absolute();
+    for (const auto& part : logging_dir) escapes = escapes || part == "..";
+    if (escapes) {
+      throw Error("logging_dir: " + spec.logging_dir +
+                  " must be a relative path without '..' (it resolves in the job's output directory)");
+    }
+  }
   if (!spec.resume_from_checkpoint.empty()) {
     // Workers open it as given (not under a root), so only an absolute path is unambiguous.
     if (!std::filesystem::path(spec.resume_from_checkpoint).is_absolute()) {

@@ -57,6 +57,8 @@ int Run(const std::vector<std::string>& args) {
   FleetOptions options;
   options.data_root = config.data_root;
   options.checkpoint_root = config.checkpoint_root;
+  options.tracking.set_mlflow_tracking_uri(config.mlflow_tracking_uri);
+  options.tracking.set_mlflow_experiment_name(config.mlflow_experiment_name);
   options.heartbeat_interval_ms = config.heartbeat_interval_ms;
   options.lease_ms = config.lease_ms;
   options.cancel_timeout_ms = config.cancel_timeout_ms;

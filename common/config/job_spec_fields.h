@@ -38,6 +38,7 @@ class JobSpecField {
 
 const std::vector<const JobSpecField*>& JobSpecFields();
 std::unique_ptr<JobSpecField> MakeConfigOverridesField();       // job_spec_config_overrides.cc
+std::unique_ptr<JobSpecField> MakeReportToField();              // job_spec_report_to.cc
 const JobSpecField* FindJobSpecField(const std::string& name);  // nullptr when unknown
 std::vector<std::string> JobSpecKeyNames();                     // with the alias
 

@@ -52,7 +52,12 @@ TEST(JobSpecDefaults, MatchHuggingFaceTrainingArguments) {
                                 {"greater_is_better", nullptr},
                                 {"resume_from_checkpoint", ""},
                                 // None: DistributedDataParallel's own default, 25 MiB.
-                                {"ddp_bucket_cap_mb", 25}};
+                                {"ddp_bucket_cap_mb", 25},
+                                {"run_name", ""},
+                                {"logging_dir", ""},
+                                // None means every installed integration in 4.46 (none from v5):
+                                // bertfleet's default is v5's, so nothing is reported unasked.
+                                {"report_to", "none"}};
   const nlohmann::json ours = JobSpec{}.ToJson();
   int compared = 0;
   for (const auto& [key, value] : ours.items()) {
@@ -65,7 +70,7 @@ TEST(JobSpecDefaults, MatchHuggingFaceTrainingArguments) {
       EXPECT_EQ(value, expected) << key;
     }
   }
-  EXPECT_EQ(compared, 31) << "every TrainingArguments name in JobSpec is compared";
+  EXPECT_EQ(compared, 34) << "every TrainingArguments name in JobSpec is compared";
 }
 
 TEST(JobSpecDefaults, ParseEmptyMappingGivesDefaults) {
@@ -112,6 +117,9 @@ TEST(JobSpecToJson, HasEveryKeyAndRoundTrips) {
                                                "dataloader_drop_last",
                                                "resume_from_checkpoint",
                                                "ddp_bucket_cap_mb",
+                                               "report_to",
+                                               "run_name",
+                                               "logging_dir",
                                                "world_size",
                                                "threads",
                                                "device",
@@ -405,6 +413,28 @@ TEST(JobSpecMetric, GreaterIsBetterFollowsTheDeclaredMetricUnlessSet) {
   EXPECT_TRUE(ParseJobSpec("metric_for_best_model: f1", "job.yaml").BestMetricGreaterIsBetter());
   // An explicit choice stands, as in Hugging Face.
   EXPECT_FALSE(ParseJobSpec("metric_for_best_model: f1\ngreater_is_better: false", "job.yaml").BestMetricGreaterIsBetter());
+}
+
+TEST(JobSpecReportTo, AcceptsTrainingArgumentsForms) {
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(ParseJobSpec("{}", "job.yaml").report_to, Names{});
+  EXPECT_EQ(ParseJobSpec("report_to: none", "job.yaml").report_to, Names{});
+  EXPECT_EQ(ParseJobSpec("report_to: tensorboard", "job.yaml").report_to, Names{"tensorboard"});
+  EXPECT_EQ(ParseJobSpec("report_to: [mlflow, tensorboard]", "job.yaml").report_to, (Names{"mlflow", "tensorboard"}));
+  // `--set report_to=a,b` arrives as one scalar.
+  EXPECT_EQ(ParseJobSpec("report_to: 'tensorboard, mlflow'", "job.yaml").report_to, (Names{"tensorboard", "mlflow"}));
+  EXPECT_EQ(ParseJobSpec("report_to: all", "job.yaml").report_to, Names{"all"});
+  const JobSpec both = ParseJobSpec("report_to: [tensorboard, mlflow]", "job.yaml");
+  EXPECT_EQ(ParseJobSpec(both.ToJson().dump(), "checkpoint").report_to, both.report_to);
+}
+
+TEST(JobSpecReportTo, ErrorsNameTheKeyAndTheValue) {
+  EXPECT_EQ(ParseError("report_to: wandb"),
+            "job.yaml: report_to: must be none, all, tensorboard, mlflow, or a list of them (got \"wandb\")");
+  EXPECT_THAT(ParseError("report_to: [none, mlflow]"), HasSubstr("none cannot be combined"));
+  EXPECT_THAT(ParseError("report_to: [all, mlflow]"), HasSubstr("all cannot be combined"));
+  EXPECT_THAT(ParseError("report_to: {a: 1}"), HasSubstr("report_to: must be none"));
+  EXPECT_THAT(ParseError("report_to: [[tensorboard]]"), HasSubstr("in the list"));
 }
 
 TEST(JobSpecConfigOverrides, MappingOfScalarsStoredAsJson) {

@@ -15,7 +15,8 @@ MODEL = KERNELS | {ENGINE + "model/"}
 OPTIM = KERNELS | {ENGINE + "optim/"}
 COLLECTIVE = OPTIM | {ENGINE + "collective/", ENGINE + "collective/gloo/", ENGINE + "collective/nccl/",
                       ENGINE + "collective/rendezvous/"}
-TRAIN = MODEL | COLLECTIVE | {ENGINE + "train/", ENGINE + "checkpoint/", ENGINE + "report/"}
+TRACKING = COMMON | {ENGINE + "tracking/"}  # report_to: no LibTorch
+TRAIN = MODEL | COLLECTIVE | TRACKING | {ENGINE + "train/", ENGINE + "checkpoint/", ENGINE + "report/"}
 ALLOWED = {
     "common/": COMMON,
     ENGINE + "torch/": TORCH,
@@ -28,6 +29,7 @@ ALLOWED = {
     ENGINE + "train/": TRAIN,
     ENGINE + "checkpoint/": TRAIN,
     ENGINE + "report/": TRAIN,
+    ENGINE + "tracking/": TRACKING,
     "worker/protocol/": COMMON | {"proto", "worker/protocol/"},
     "worker/agent/": COMMON | {"proto", "client/", "worker/protocol/", "worker/agent/"},
     "worker/cli/": TRAIN | {"proto", "worker/protocol/", "worker/cli/", "worker/agent/agent_commands.h"},

@@ -82,11 +82,13 @@ class AgentFleet:
                      "collective-timeout-seconds": 20}
 
     def __init__(self, coordinator_binary, worker_binary, cli_binary, pb, workdir, tiny_model_dir, shared_data,
-                 workers=("w1", "w2"), lease_ms=3000, **agent_options):
+                 workers=("w1", "w2"), lease_ms=3000, coordinator_config="", **agent_options):
+        """`coordinator_config`: more lines for the coordinator's YAML config."""
         self.worker_binary, self.cli_binary, self.pb = worker_binary, cli_binary, pb
         self.workdir = pathlib.Path(workdir)
         self.agent_options = {**self.AGENT_OPTIONS, **agent_options}
-        self.coordinator = Coordinator(coordinator_binary, workdir, pb, lease_ms=lease_ms, heartbeat_ms=300)
+        self.coordinator = Coordinator(coordinator_binary, workdir, pb, lease_ms=lease_ms, heartbeat_ms=300,
+                                       extra_config=coordinator_config)
         data = self.coordinator.data_root
         # Copies, not symlinks: a link out of the data root is refused like "..".
         (data / "mrpc").mkdir()

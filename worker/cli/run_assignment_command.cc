@@ -146,6 +146,13 @@ int RunAssignmentCommand(const CommandArgs& args) {
     options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     options.communicator = group.communicator.get();
     options.cuda_device = group.cuda_device;
+    // report_to: the coordinator's MLflow server; the run is named after the job.
+    options.tracking.mlflow_tracking_uri = assignment.tracking().mlflow_tracking_uri();
+    options.tracking.mlflow_experiment_name = assignment.tracking().mlflow_experiment_name();
+    options.tracking.run_name = assignment.job_id();
+    options.tracking.tags = {{"bertfleet.job_id", assignment.job_id()},
+                             {"bertfleet.attempt", std::to_string(assignment.attempt())},
+                             {"bertfleet.owner", assignment.tracking().owner()}};
     AssignmentEventReporter reporter(events, progress_steps, assignment.rank() == 0);
     options.on_checkpoint_saved = [&reporter](const fs::path& checkpoint, int64_t step, double seconds) {
       reporter.OnCheckpointSaved(checkpoint, step, seconds);

@@ -46,6 +46,7 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   model_dir_ = ResolveModel(spec_.model, sources);
   tokenizer_ = std::make_unique<BertTokenizer>(BertTokenizer::FromModelDir(model_dir_));
   LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), spec_.model_config_overrides);
+  const nlohmann::json loaded_config_json = loaded.config.ToJson();
   // As Trainer's set_seed(seed) after the model is built: the default generator, which dropout
   // draws from (torch_dropout_draws.h), starts from `seed`. A resumed run then restores the
   // checkpoint's state; data-parallel ranks reseed at every step (trainer.cc).
@@ -88,6 +89,17 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   scheduler_->SetCheckpointListener(options_.on_checkpoint_saved);
   trainer_->AddObserver(scheduler_.get());
 
+  if (communicator_->rank() == 0 && !spec_.report_to.empty()) {
+    TrackingOptions tracking = options_.tracking;
+    tracking.report_to = spec_.report_to;
+    tracking.output_dir = options_.output_dir;
+    tracking.logging_dir = spec_.logging_dir;
+    if (!spec_.run_name.empty()) tracking.run_name = spec_.run_name;
+    tracking.log = options_.log;
+    tracking_ = std::make_unique<TrackingReporter>(MakeRunTrackers(tracking), spec_.ToJson(), loaded_config_json);
+    trainer_->AddObserver(tracking_.get());  // after the scheduler: it sees the entries the scheduler adds
+  }
+
   if (!spec_.resume_from_checkpoint.empty()) {
     fs::path checkpoint = spec_.resume_from_checkpoint;
     if (spec_.resume_from_checkpoint == "last") {
@@ -110,6 +122,7 @@ TrainingJobResult TrainingJob::Run() {
   result.stopped_early = trainer_->stopped_early();
   if (result.stopped_early) {
     scheduler_->OnStoppedEarly(state_);  // preemption: the job resumes from this step
+    if (tracking_) tracking_->Finish({}, RunOutcome::kStopped);
     return result;
   }
   // Only rank 0 saved checkpoints, so only it loaded the best one: it hands it to the others.
@@ -132,6 +145,7 @@ TrainingJobResult TrainingJob::Run() {
     WriteFileAtomically(options_.output_dir / "trainer_state.json", results.dump(2) + "\n");
     result.model_dir = options_.output_dir;
   }
+  if (tracking_) tracking_->Finish(options_.output_dir, RunOutcome::kFinished);
   // No rank reports success before rank 0 has written the model (and a rank 0 that dies while
   // writing it fails the others, naming it).
   if (communicator_->world_size() > 1) communicator_->Barrier();

@@ -13,11 +13,13 @@
 #include "common/data/tokenized_dataset.h"
 #include "common/text/bert_tokenizer.h"
 #include "worker/engine/checkpoint/checkpoint_manager.h"
+#include "worker/engine/report/tracking_reporter.h"
 #include "worker/engine/collective/communicator.h"
 #include "worker/engine/train/evaluator.h"
 #include "worker/engine/train/trainer.h"
 #include "worker/engine/train/training_scheduler.h"
 #include "worker/engine/train/training_session.h"
+#include "worker/engine/tracking/make_run_trackers.h"
 
 namespace bertfleet {
 
@@ -29,6 +31,9 @@ struct TrainingJobOptions {
   int cuda_device = 0;                          // device: cuda: which GPU (the NCCL group's)
   std::function<void(const std::string&)> log;  // one human-readable line per event
   TrainingScheduler::CheckpointListener on_checkpoint_saved;  // optional (metrics)
+  // report_to: what the spec does not say (tracking URI, run name default, tags). report_to,
+  // output_dir, logging_dir and log are filled in from the spec and these options.
+  TrackingOptions tracking;
 };
 
 struct TrainingJobResult {
@@ -72,6 +77,7 @@ class TrainingJob {
   std::unique_ptr<Evaluator> evaluator_;
   std::unique_ptr<CheckpointManager> checkpoints_;
   std::unique_ptr<TrainingScheduler> scheduler_;
+  std::unique_ptr<TrackingReporter> tracking_;  // rank 0 with report_to
   TrainerState state_;
 };
 

@@ -1,5 +1,7 @@
 #include "worker/engine/train/training_scheduler.h"
 
+#include <cmath>
+
 #include <chrono>
 #include <sstream>
 
@@ -31,7 +33,8 @@ EvalResult TrainingScheduler::RunEvaluation(TrainerState& state) {
                                {"eval_loss", result.loss},
                                {"eval_accuracy", result.accuracy},
                                {"eval_f1", result.f1},
-                               {"eval_runtime", result.seconds}});
+                               {"eval_runtime", result.seconds},
+                               {"eval_samples_per_second", result.seconds > 0 ? result.examples / result.seconds : 0.0}});
   // Hugging Face compares with the best so far when saving; a checkpoint saved right after
   // this evaluation becomes the best one.
   const bool better = !state.has_best_metric ||
@@ -63,6 +66,22 @@ void TrainingScheduler::SaveCheckpoint(TrainerState& state) {
 
 void TrainingScheduler::OnStepEnd(TrainerState& state, const StepStats& stats) {
   const int64_t step = state.global_step;
+  run_loss_sum_ += stats.loss;
+  run_examples_ += stats.examples;
+  ++run_steps_;
+  log_loss_sum_ += stats.loss;
+  ++log_steps_;
+  if (spec_.logging_steps > 0 && step % spec_.logging_steps == 0) {
+    // Hugging Face's logging_steps entry: the mean loss since the last one, rounded as Trainer
+    // rounds it, and the rate the next step will use (the scheduler has already stepped).
+    state.log_history.push_back({{"loss", std::round(log_loss_sum_ / log_steps_ * 1e4) / 1e4},
+                                 {"grad_norm", stats.grad_norm},
+                                 {"learning_rate", session_.LearningRate(step)},
+                                 {"epoch", state.EpochProgress()},
+                                 {"step", step}});
+    log_loss_sum_ = 0;
+    log_steps_ = 0;
+  }
   const int64_t eval_steps = spec_.EffectiveEvalSteps();
   if (evaluator_ && spec_.eval_strategy == "steps" && eval_steps > 0 && step % eval_steps == 0) {
     RunEvaluation(state);
@@ -75,10 +94,15 @@ void TrainingScheduler::OnStepEnd(TrainerState& state, const StepStats& stats) {
 
 void TrainingScheduler::OnEpochEnd(TrainerState& state) {
   EpochSummary& summary = state.epochs.back();
-  state.log_history.push_back({{"epoch", state.EpochProgress()},
-                               {"step", state.global_step},
-                               {"loss", summary.train_loss},
-                               {"learning_rate", session_.LearningRate(state.global_step)}});
+  // The epoch's mean loss (the epoch row), unless a logging_steps entry was made at this very
+  // step: one `loss` per step in the history, as TensorBoard and MLflow plot it.
+  const bool logged_here = spec_.logging_steps > 0 && state.global_step % spec_.logging_steps == 0;
+  if (!logged_here) {
+    state.log_history.push_back({{"epoch", state.EpochProgress()},
+                                 {"step", state.global_step},
+                                 {"loss", summary.train_loss},
+                                 {"learning_rate", session_.LearningRate(state.global_step)}});
+  }
   if (evaluator_ && spec_.eval_strategy == "epoch") {
     const EvalResult result = RunEvaluation(state);
     summary.evaluated = true;
@@ -89,7 +113,21 @@ void TrainingScheduler::OnEpochEnd(TrainerState& state) {
   if (spec_.save_strategy == "epoch" || (stop_requested_ && save_on_stop_)) SaveCheckpoint(state);
 }
 
+void TrainingScheduler::OnTrainBegin(TrainerState& state) {
+  run_started_ = std::chrono::steady_clock::now();
+}
+
 void TrainingScheduler::OnTrainEnd(TrainerState& state) {
+  // Trainer's closing entry (train_runtime, ...), over the steps this process ran.
+  const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_started_).count();
+  if (run_steps_ > 0) {
+    state.log_history.push_back({{"train_runtime", runtime},
+                                 {"train_samples_per_second", runtime > 0 ? run_examples_ / runtime : 0.0},
+                                 {"train_steps_per_second", runtime > 0 ? run_steps_ / runtime : 0.0},
+                                 {"train_loss", run_loss_sum_ / run_steps_},
+                                 {"epoch", state.EpochProgress()},
+                                 {"step", state.global_step}});
+  }
   if (!spec_.load_best_model_at_end || state.best_model_checkpoint.empty()) return;
   // Every rank loads the same weights from the shared checkpoint directory.
   CheckpointManager::LoadModelWeights(std::filesystem::path(state.best_model_checkpoint) / "model.safetensors",

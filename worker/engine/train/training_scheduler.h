@@ -3,6 +3,7 @@
 // to stop (signals, cancellation); at the end loads the best model if asked. The trainer itself
 // knows none of this.
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -28,6 +29,7 @@ class TrainingScheduler : public TrainingObserver {
     stop_requested_ = true;
   }
 
+  void OnTrainBegin(TrainerState& state) override;
   void OnStepEnd(TrainerState& state, const StepStats& stats) override;
   void OnEpochEnd(TrainerState& state) override;
   void OnTrainEnd(TrainerState& state) override;
@@ -62,6 +64,13 @@ class TrainingScheduler : public TrainingObserver {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> save_on_stop_{false};
   int64_t last_saved_step_ = -1;
+  // This process's steps, for the logging_steps entries and the closing entry of log_history.
+  std::chrono::steady_clock::time_point run_started_ = std::chrono::steady_clock::now();
+  double run_loss_sum_ = 0;
+  int64_t run_steps_ = 0;
+  int64_t run_examples_ = 0;
+  double log_loss_sum_ = 0;
+  int64_t log_steps_ = 0;
   bool pending_best_ = false;
 };
 
