@@ -4,7 +4,6 @@
 
 #include "common/data/mrpc_dataset.h"
 #include "common/data/text_lines.h"
-#include "common/text/utf8.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 
@@ -12,15 +11,6 @@ namespace bertfleet {
 namespace {
 
 constexpr std::string_view kHeader = "idx\tlabel\tsentence1\tsentence2";
-
-std::string Quoted(std::string_view text) {
-  constexpr size_t kMaxShown = 40;  // keep error lines readable when a whole sentence is wrong
-  // Messages travel in the training child's events (protobuf strings) and gRPC statuses, which need valid UTF-8.
-  const std::string valid = utf8::ReplaceMalformed(text);
-  std::string shown(utf8::TruncateAtCharBoundary(valid, kMaxShown));
-  if (shown.size() < valid.size()) shown += "...";
-  return "'" + shown + "'";
-}
 
 }  // namespace
 
@@ -34,7 +24,7 @@ std::vector<SentencePair> ReadGlueTsv(const std::filesystem::path& path) {
   if (lines[0] != kHeader) {
     throw Error(where +
                 ":1: expected the header 'idx<TAB>label<TAB>sentence1<TAB>sentence2', got " +
-                Quoted(lines[0]));
+                QuotedField(lines[0]));
   }
   std::vector<SentencePair> rows;
   rows.reserve(lines.size() - 1);
@@ -46,11 +36,11 @@ std::vector<SentencePair> ReadGlueTsv(const std::filesystem::path& path) {
     }
     const std::optional<int64_t> idx = ParseInt64(fields[0]);
     if (!idx || *idx < 0)
-      throw Error(at + "bad idx " + Quoted(fields[0]) + ", expected an integer >= 0");
+      throw Error(at + "bad idx " + QuotedField(fields[0]) + ", expected an integer >= 0");
     const std::optional<int64_t> label = ParseInt64(fields[1]);
     // -1 is how GLUE marks an unlabeled (test) row; MRPC has no other classes.
     if (!label || *label < -1 || *label > 1) {
-      throw Error(at + "bad label " + Quoted(fields[1]) + ", expected 0, 1 or -1 (unlabeled)");
+      throw Error(at + "bad label " + QuotedField(fields[1]) + ", expected 0, 1 or -1 (unlabeled)");
     }
     SentencePair row;
     row.idx = *idx;

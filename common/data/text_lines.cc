@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "common/text/utf8.h"
+
 namespace bertfleet {
 
 std::vector<std::string_view> SplitLines(std::string_view content) {
@@ -60,6 +62,14 @@ std::optional<int64_t> ParseInt64(std::string_view text) {
     value = -value;
   }
   return value;
+}
+
+std::string QuotedField(std::string_view text) {
+  constexpr size_t kMaxShown = 40;  // keep error lines readable when a whole sentence is wrong
+  const std::string valid = utf8::ReplaceMalformed(text);
+  std::string shown(utf8::TruncateAtCharBoundary(valid, kMaxShown));
+  if (shown.size() < valid.size()) shown += "...";
+  return "'" + shown + "'";
 }
 
 }  // namespace bertfleet

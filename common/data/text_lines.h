@@ -4,6 +4,7 @@
 // ways to disagree with Hugging Face (which reads them with csv.QUOTE_NONE).
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,6 +19,10 @@ std::vector<std::string_view> SplitTabs(std::string_view line);
 
 // Drops a leading UTF-8 byte order mark (the Microsoft files start with one).
 std::string_view StripUtf8Bom(std::string_view content);
+
+// 'text' for an error message: at most 40 characters ("..." after), malformed UTF-8 replaced
+// (messages travel in protobuf strings and gRPC statuses, which need valid UTF-8).
+std::string QuotedField(std::string_view text);
 
 // Strict base-10 integer: optional '-', digits only, no spaces, no overflow.
 std::optional<int64_t> ParseInt64(std::string_view text);

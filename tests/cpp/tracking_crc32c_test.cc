@@ -25,7 +25,7 @@ TEST(Crc32c, Rfc3720Vectors) {
 
 TEST(Crc32c, MaskIsTfRecords) {
   // masked = rotate_right(crc, 15) + 0xa282ead8 (tensorflow/core/lib/hash/crc32c.h).
-  for (const std::string text : {std::string("123456789"), Bytes(32, 0, 1), std::string("")}) {
+  for (const std::string& text : {std::string("123456789"), Bytes(32, 0, 1), std::string("")}) {
     const uint32_t crc = Crc32c(text);
     EXPECT_EQ(MaskedCrc32c(text), static_cast<uint32_t>(((crc >> 15) | (crc << 17)) + 0xa282ead8u)) << text;
   }

@@ -59,7 +59,7 @@ class MakeRunTrackersTest : public ::testing::Test {
 };
 
 TEST_F(MakeRunTrackersTest, DefaultLoggingDirIsOutputRunsDateHostForRelativeAndAbsoluteOutputs) {
-  for (const fs::path output : {fs::path("out"), dir_ / "abs-out"}) {
+  for (const fs::path& output : {fs::path("out"), dir_ / "abs-out"}) {
     const auto trackers = MakeRunTrackers(Options({"tensorboard"}, output));
     ASSERT_EQ(trackers.size(), 1u);
     const fs::path logging = TensorBoardDir(trackers);

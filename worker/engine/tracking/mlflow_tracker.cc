@@ -72,7 +72,8 @@ void MlflowTracker::LogParams(const std::vector<std::pair<std::string, std::stri
     kept.emplace_back(key, value);
   }
   for (size_t start = 0; start < kept.size(); start += kParamsPerBatch) {
-    Item item{Item::kParams};
+    Item item;
+    item.kind = Item::kParams;
     item.params.assign(kept.begin() + static_cast<std::ptrdiff_t>(start),
                        kept.begin() + static_cast<std::ptrdiff_t>(std::min(kept.size(), start + kParamsPerBatch)));
     Enqueue(std::move(item));
@@ -80,7 +81,8 @@ void MlflowTracker::LogParams(const std::vector<std::pair<std::string, std::stri
 }
 
 void MlflowTracker::Log(const TrackedLog& log) {
-  Item item{Item::kMetrics};
+  Item item;
+  item.kind = Item::kMetrics;
   const int64_t now = NowMs();
   for (const auto& [key, value] : log.values) item.metrics.push_back({key, value, now, log.step});
   Enqueue(std::move(item));
@@ -96,13 +98,15 @@ void MlflowTracker::Finish(const fs::path& model_dir, RunOutcome outcome) {
         continue;
       }
       if (!it->is_regular_file()) continue;
-      Item item{Item::kArtifact};
+      Item item;
+      item.kind = Item::kArtifact;
       item.artifact_path = "model/" + fs::relative(it->path(), model_dir).generic_string();
       item.file = it->path();
       Enqueue(std::move(item));
     }
   }
-  Item end{Item::kEnd};
+  Item end;
+  end.kind = Item::kEnd;
   end.status = outcome == RunOutcome::kFinished ? "FINISHED" : outcome == RunOutcome::kStopped ? "KILLED" : "FAILED";
   Enqueue(std::move(end));
 

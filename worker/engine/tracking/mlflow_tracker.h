@@ -50,7 +50,7 @@ class MlflowTracker : public RunTracker {
 
  private:
   struct Item {
-    enum Kind { kParams, kMetrics, kArtifact, kEnd } kind;
+    enum Kind { kParams, kMetrics, kArtifact, kEnd } kind = kEnd;
     MlflowPairs params;
     std::vector<MlflowMetric> metrics;
     std::string artifact_path;

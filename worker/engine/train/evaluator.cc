@@ -29,6 +29,7 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
   const int64_t shard_end = n * (rank + 1) / world;
 
   EvalResult result;
+  result.counts = ConfusionMatrix(static_cast<int>(model->config().num_labels));
   double loss_sum = 0;
   for (int64_t begin = shard_begin; begin < shard_end; begin += batch_size_) {
     std::vector<int64_t> positions;
@@ -59,16 +60,12 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
   }
 
   // One all-reduce of every sum; doubles keep integer counts exact.
-  auto sums = torch::tensor({loss_sum, double(result.counts.true_positive),
-                             double(result.counts.false_positive), double(result.counts.true_negative),
-                             double(result.counts.false_negative)},
-                            torch::kFloat64);
+  std::vector<double> local = result.counts.ToDoubles();
+  local.insert(local.begin(), loss_sum);
+  auto sums = torch::tensor(local, torch::kFloat64);
   communicator_.AllReduceSum(sums);
   const double* total = sums.data_ptr<double>();
-  result.counts.true_positive = static_cast<int64_t>(total[1]);
-  result.counts.false_positive = static_cast<int64_t>(total[2]);
-  result.counts.true_negative = static_cast<int64_t>(total[3]);
-  result.counts.false_negative = static_cast<int64_t>(total[4]);
+  result.counts = ConfusionMatrix::FromDoubles(result.counts.num_labels(), total + 1);
   result.examples = result.counts.total();
   result.loss = result.examples > 0 ? total[0] / static_cast<double>(result.examples) : 0.0;
   result.accuracy = result.counts.Accuracy();

@@ -1,11 +1,11 @@
 #pragma once
 // Validation: loss, accuracy and F1 over a split. With several ranks each evaluates a contiguous
-// shard and the sums (loss, counts, confusion matrix) are all-reduced, so the metrics equal the
-// single-process values exactly.
+// shard and the sums (loss, the num_labels x num_labels confusion matrix) are all-reduced, so
+// the metrics equal the single-process values exactly.
 #include <vector>
 
 #include "common/data/tokenized_dataset.h"
-#include "common/train/classification_metrics.h"
+#include "common/train/confusion_matrix.h"
 #include "worker/engine/collective/communicator.h"
 #include "worker/engine/train/training_session.h"
 
@@ -17,7 +17,7 @@ struct EvalResult {
   double f1 = 0;
   int64_t examples = 0;
   double seconds = 0;
-  ConfusionCounts counts;
+  ConfusionMatrix counts;
   // This rank's shard, in dataset order: example idx and predicted label.
   std::vector<int64_t> example_idx;
   std::vector<int64_t> predictions;
