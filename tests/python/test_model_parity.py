@@ -1,11 +1,14 @@
 """Numerical parity of bertfleet's BertForSequenceClassification with transformers'.
 
 Drives tests/tools/model_parity_tool (built as build/tests/tools/model_parity_tool): it loads a model
-directory, runs a padded batch in eval mode, computes the cross-entropy loss and its backward, and
-writes logits, loss and every parameter gradient (Hugging Face names) to a safetensors file.
+directory, runs a padded batch in eval mode, computes the model's loss (cross-entropy, or MSE for a
+regression head) and its backward, and writes logits, loss and every parameter gradient (Hugging
+Face names) to a safetensors file.
 """
+import json
 import os
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -214,3 +217,52 @@ def test_minilm_matches_transformers(minilm_dir, minilm_with_classifier, tmp_pat
     for name in ["classifier.weight", "bert.pooler.dense.weight", "bert.encoder.layer.5.output.dense.weight",
                  "bert.encoder.layer.0.attention.self.query.weight", "bert.embeddings.word_embeddings.weight"]:
         assert relative_error(bf16["grad." + name], grads[name]) < 0.1, name
+
+
+@pytest.mark.parametrize("num_labels,problem", [(1, "regression"), (3, "single_label_classification")])
+def test_regression_and_three_class_heads_match_transformers_own_loss(tmp_path, parity_tool, num_labels, problem):
+    """The loss transformers' BertForSequenceClassification computes itself when given labels
+    (MSE of the one output for num_labels 1, cross-entropy otherwise): logits, loss and every
+    gradient equal in fp32."""
+    directory = tmp_path / "model"
+    torch.manual_seed(3)
+    model = BertForSequenceClassification(BertConfig(**{**TINY, "num_labels": num_labels}))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    model.save_pretrained(str(directory))
+    batch = make_batch(tmp_path / "batch.safetensors", 99, [6, 11, 2, 8], 11, max(num_labels, 2), seed=4)
+    if problem == "regression":
+        batch["labels"] = torch.rand(4, generator=torch.Generator().manual_seed(5)) * 5  # STS-B-like scores
+        save_file(batch, str(tmp_path / "batch.safetensors"))
+    run_tool(parity_tool, "grad", directory, tmp_path / "batch.safetensors", tmp_path / "out.safetensors")
+    cpp = load_file(str(tmp_path / "out.safetensors"))
+
+    hf, _ = load_hf(directory)
+    hf.eval()
+    out = hf(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"],
+             attention_mask=batch["attention_mask"], labels=batch["labels"])
+    assert hf.config.problem_type == problem  # transformers' own choice from num_labels and the labels' dtype
+    out.loss.backward()
+    grads = {name: p.grad.detach().clone() for name, p in hf.named_parameters()}
+    assert cpp["logits"].shape == (4, num_labels)
+    assert_parity(cpp, out.logits.detach(), out.loss.detach(), grads)
+
+
+def test_training_a_classification_task_refuses_a_regression_head(tmp_path, worker_binary, tiny_model_dir,
+                                                                  shared_data):
+    """MRPC's class ids fitted as numbers by a one-output head would train without error and mean
+    nothing: the worker refuses before training, naming the config and the way out."""
+    model = tmp_path / "stsb-model"  # a checkpoint whose config.json says regression
+    shutil.copytree(tiny_model_dir, model)
+    config = json.loads((model / "config.json").read_text())
+    config["problem_type"] = "regression"
+    (model / "config.json").write_text(json.dumps(config))
+    job = tmp_path / "job.yaml"
+    job.write_text(f"model: {model}\ndata: {shared_data / 'mrpc'}\nmax_train_samples: 8\n")
+    result = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert ("config.json: task mrpc is single-label classification, but the model is a regression head "
+            "(num_labels 2, or problem_type)") in result.stderr, result.stderr
+    assert not (tmp_path / "out" / "model.safetensors").exists()

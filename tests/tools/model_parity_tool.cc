@@ -2,7 +2,8 @@
 // product. Usage:
 //   model_parity_tool grad  MODEL_DIR BATCH.safetensors OUT.safetensors [--seed N] [--bf16] [--train] [--no-pack]
 //       loads MODEL_DIR, runs the batch (input_ids, token_type_ids, attention_mask, labels; int64)
-//       in eval mode (dropout off) unless --train, cross-entropy (mean) loss, backward, and writes
+//       in eval mode (dropout off) unless --train, the model's loss (mean; MSE for a regression head,
+//       float labels), backward, and writes
 //       logits, loss and grad.<parameter name> (fp32) to OUT.
 //   model_parity_tool save  MODEL_DIR OUT_DIR [--seed N]
 //       LoadPretrained + SavePretrained (tokenizer files copied from MODEL_DIR).
@@ -23,6 +24,7 @@
 #include "common/util/error.h"
 #include "worker/engine/kernels/cpu/attention_softmax.h"
 #include "worker/engine/model/bert_model.h"
+#include "worker/engine/model/sequence_classification_loss.h"
 #include "worker/engine/kernels/cpu/dropout.h"
 #include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 #include "worker/engine/checkpoint/pretrained.h"
@@ -73,6 +75,13 @@ torch::Tensor Require(const SafetensorsContents& batch, const std::string& name,
   return t->to(torch::kLong);
 }
 
+// Class ids as int64; regression targets keep their float type.
+torch::Tensor RequireLabels(const SafetensorsContents& batch, const std::string& file) {
+  const torch::Tensor* t = batch.Find("labels");
+  if (t == nullptr) throw Error(file + ": missing tensor 'labels'");
+  return t->is_floating_point() ? t->to(torch::kFloat32) : t->to(torch::kLong);
+}
+
 ModelInputs ReadInputs(const SafetensorsContents& batch, const std::string& file) {
   ModelInputs in;
   in.input_ids = Require(batch, "input_ids", file);
@@ -90,13 +99,15 @@ int Grad(const Flags& f) {
   if (f.train) model->train(); else model->eval();
   const SafetensorsContents batch = LoadSafetensors(f.positional[1]);
   const ModelInputs in = ReadInputs(batch, f.positional[1]);
-  const torch::Tensor labels = Require(batch, "labels", f.positional[1]);
+  const torch::Tensor labels = RequireLabels(batch, f.positional[1]);
   torch::Tensor logits;
   {
     AutocastScope autocast(f.bf16, at::kBFloat16, false);
     logits = model->forward(in);
   }
-  const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+  // The mean, as Hugging Face's model computes it with labels given.
+  const torch::Tensor loss =
+      SequenceClassificationLossSum(logits, labels, ProblemTypeOf(loaded.config)) / static_cast<double>(labels.size(0));
   loss.backward();
   NamedTensors out = {{"logits", logits.detach()}, {"loss", loss.detach()}};
   for (const auto& item : model->named_parameters()) {
@@ -123,7 +134,7 @@ int Bench(const Flags& f) {
   model->train();
   const SafetensorsContents batch = LoadSafetensors(f.positional[1]);
   const ModelInputs in = ReadInputs(batch, f.positional[1]);
-  const torch::Tensor labels = Require(batch, "labels", f.positional[1]);
+  const torch::Tensor labels = RequireLabels(batch, f.positional[1]);
   torch::manual_seed(0);
   std::vector<double> times, cpu_times;
   for (int i = 0; i < f.iters + 2 + (f.profile.empty() ? 0 : 1); ++i) {
@@ -141,7 +152,8 @@ int Bench(const Flags& f) {
       AutocastScope autocast(!f.fp32, at::kBFloat16, false);
       logits = model->forward(in);
     }
-    torch::nn::functional::cross_entropy(logits, labels).backward();
+    (SequenceClassificationLossSum(logits, labels, ProblemTypeOf(config)) / static_cast<double>(labels.size(0)))
+        .backward();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     const double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
     if (i >= 2 && i < f.iters + 2) {

@@ -4,6 +4,7 @@
 
 #include "common/data/mrpc_dataset.h"
 #include "common/data/tokenized_dataset.h"
+#include "common/train/glue_tasks.h"
 #include "common/text/bert_tokenizer.h"
 #include "common/util/usable_cores.h"
 #include "worker/engine/kernels/cpu/cpu_performance.h"
@@ -30,7 +31,8 @@ EvalResult RunModelOnData(const ArgParser& parser) {
   const TokenizedDataset dataset =
       TokenizePairs(tokenizer, rows, static_cast<int>(parser.GetInt("max-seq-length", 128)));
   SingleProcessCommunicator single_process;
-  const Evaluator evaluator(dataset, parser.GetInt("batch-size", 32), single_process, tokenizer.pad_id());
+  const Evaluator evaluator(dataset, parser.GetInt("batch-size", 32), single_process, tokenizer.pad_id(),
+                            FindGlueTask("mrpc")->metrics);
   Precision precision;
   precision.bf16 = parser.Has("bf16");
   for (const std::string& warning : CpuPerformanceWarnings(precision.bf16)) std::fprintf(stderr, "%s\n", warning.c_str());

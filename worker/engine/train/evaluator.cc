@@ -2,15 +2,33 @@
 
 #include <chrono>
 
+#include "common/util/error.h"
+
 #include "worker/engine/model/batch_tensors.h"
+#include "worker/engine/model/sequence_classification_loss.h"
 #include "worker/engine/torch/torch_compat.h"
 #include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 
 namespace bertfleet {
 
 Evaluator::Evaluator(const TokenizedDataset& dataset, int64_t batch_size, Communicator& communicator,
-                     int32_t pad_id)
-    : dataset_(dataset), batch_size_(batch_size), communicator_(communicator), pad_id_(pad_id) {}
+                     int32_t pad_id, std::vector<std::string> metrics)
+    : dataset_(dataset),
+      batch_size_(batch_size),
+      communicator_(communicator),
+      pad_id_(pad_id),
+      metrics_(std::move(metrics)) {}
+
+double EvalResult::Value(const std::string& name) const {
+  const std::string bare = name.rfind("eval_", 0) == 0 ? name.substr(5) : name;
+  if (bare == "loss") return loss;
+  std::string names = "loss";
+  for (const auto& [metric, value] : metrics) {
+    if (metric == bare) return value;
+    names += ", " + metric;
+  }
+  throw Error("the evaluation reports no " + name + " (it reports " + names + ")");
+}
 
 EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Precision& precision,
                                torch::Device device) const {
@@ -45,10 +63,7 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
     const auto labels = batch.labels.to(torch::kCPU);
     const bool labelled = labels.min().item<int64_t>() >= 0;
     if (labelled) {
-      loss_sum += torch::nn::functional::cross_entropy(
-                      logits, batch.labels,
-                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                      .item<double>();
+      loss_sum += SequenceClassificationLossSum(logits, batch.labels, ProblemTypeOf(model->config())).item<double>();
     }
     const int64_t* predicted = predictions.data_ptr<int64_t>();
     const int64_t* label = labels.data_ptr<int64_t>();
@@ -68,6 +83,7 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
   result.counts = ConfusionMatrix::FromDoubles(result.counts.num_labels(), total + 1);
   result.examples = result.counts.total();
   result.loss = result.examples > 0 ? total[0] / static_cast<double>(result.examples) : 0.0;
+  result.metrics = ClassificationMetricValues(metrics_, result.counts);
   result.accuracy = result.counts.Accuracy();
   result.f1 = result.counts.F1();
   if (was_training) model->train();

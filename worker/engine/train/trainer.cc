@@ -6,6 +6,7 @@
 #include "common/data/batching.h"
 #include "common/util/derived_seed.h"
 #include "worker/engine/model/batch_tensors.h"
+#include "worker/engine/model/sequence_classification_loss.h"
 #include "worker/engine/collective/gradient_reducer.h"
 #include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 #include "worker/engine/torch/torch_compat.h"
@@ -21,7 +22,12 @@ double SecondsSince(Clock::time_point start) {
 
 Trainer::Trainer(TrainingSession& session, const TokenizedDataset& train_data, const JobSpec& spec,
                  Communicator& communicator, int32_t pad_id)
-    : session_(session), train_data_(train_data), spec_(spec), communicator_(communicator), pad_id_(pad_id) {
+    : session_(session),
+      train_data_(train_data),
+      spec_(spec),
+      communicator_(communicator),
+      pad_id_(pad_id),
+      problem_(ProblemTypeOf(session.config())) {
   if (communicator_.world_size() > 1) {
     reducer_ = std::make_unique<GradientReducer>(*session_.model(), session_.parameters(), communicator_,
                                                  spec_.ddp_bucket_cap_mb * 1024 * 1024);
@@ -112,9 +118,7 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
       AutocastScope autocast(precision.enabled(), precision.dtype(), device.is_cuda());
       logits = model->forward(batch.inputs);
     }
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.to(torch::kFloat32), batch.labels,
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    auto loss = SequenceClassificationLossSum(logits, batch.labels, problem_);
     if (reducer_ && i == last_backward && device.is_cpu()) reducer_->ArmForBackward();
     loss.backward();
     loss_sum += loss.item<double>();

@@ -7,6 +7,7 @@
 #include "common/config/job_spec.h"
 #include "common/data/tokenized_dataset.h"
 #include "worker/engine/collective/communicator.h"
+#include "worker/engine/model/sequence_classification_loss.h"
 #include "worker/engine/train/trainer_state.h"
 #include "worker/engine/train/training_session.h"
 
@@ -76,6 +77,7 @@ class Trainer {
   const JobSpec& spec_;
   Communicator& communicator_;
   int32_t pad_id_;
+  ProblemType problem_;
   std::vector<TrainingObserver*> observers_;
   std::unique_ptr<GradientReducer> reducer_;  // world size > 1
   // With several ranks a stop (signal, cancellation) seen by any rank is agreed on in each

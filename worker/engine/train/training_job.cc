@@ -4,11 +4,13 @@
 
 #include "common/data/mrpc_dataset.h"
 #include "common/model/model_source.h"
+#include "common/train/glue_tasks.h"
 #include "common/util/error.h"
 #include "common/util/file_io.h"
 #include "common/util/usable_cores.h"
 #include "worker/engine/kernels/cpu/cpu_performance.h"
 #include "worker/engine/checkpoint/pretrained.h"
+#include "worker/engine/model/sequence_classification_loss.h"
 
 namespace bertfleet {
 
@@ -52,6 +54,13 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   // checkpoint's state; data-parallel ranks reseed at every step (trainer.cc).
   torch::manual_seed(static_cast<uint64_t>(spec_.seed));
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
+  // MRPC's labels are class ids; a regression head (num_labels 1) would fit them as numbers.
+  if (ProblemTypeOf(loaded.config) != ProblemType::kSingleLabelClassification) {
+    throw Error(model_dir_.string() + "/config.json: task " + spec_.task + " is single-label classification, but the "
+                "model is a " + ProblemTypeName(ProblemTypeOf(loaded.config)) + " head (num_labels " +
+                std::to_string(loaded.config.num_labels) + ", or problem_type); train from a classification "
+                "checkpoint or set model_config_overrides: {num_labels: 2}");
+  }
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
   if (spec_.device != "cuda") {
     for (const std::string& warning : CpuPerformanceWarnings(spec_.bf16)) Log(warning);
@@ -79,7 +88,8 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   trainer_ = std::make_unique<Trainer>(*session_, train_data_, spec_, *communicator_, pad_id);
 
   if (!eval_data_.examples.empty() && spec_.eval_strategy != "no") {
-    evaluator_ = std::make_unique<Evaluator>(eval_data_, spec_.per_device_eval_batch_size, *communicator_, pad_id);
+    evaluator_ = std::make_unique<Evaluator>(eval_data_, spec_.per_device_eval_batch_size, *communicator_, pad_id,
+                                             FindGlueTask(spec_.task)->metrics);
   }
   if (communicator_->rank() == 0 && !options_.output_dir.empty()) {
     checkpoints_ = std::make_unique<CheckpointManager>(options_.output_dir, spec_.save_total_limit, model_dir_,

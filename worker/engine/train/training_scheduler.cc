@@ -15,26 +15,23 @@ TrainingScheduler::TrainingScheduler(const JobSpec& spec, TrainingSession& sessi
     : spec_(spec), session_(session), evaluator_(evaluator), checkpoints_(checkpoints), log_(std::move(log)) {}
 
 double TrainingScheduler::BestMetricValue(const EvalResult& result) const {
-  // The job spec accepts only the metrics the task declares (common/train/task_metrics.h), so a
-  // name not here is a bug, not a reason to compare some other number.
-  const std::string name = spec_.BestMetricName();
-  if (name == "eval_loss") return result.loss;
-  if (name == "eval_accuracy") return result.accuracy;
-  if (name == "eval_f1") return result.f1;
-  throw Error("metric_for_best_model: the evaluation reports no " + name);
+  // The job spec accepts only the metrics the task declares (common/train/task_metrics.h), and
+  // the evaluator reports exactly those: a name it lacks is a bug, not a reason to compare some
+  // other number.
+  return result.Value(spec_.BestMetricName());
 }
 
 EvalResult TrainingScheduler::RunEvaluation(TrainerState& state) {
   EvalResult result = evaluator_->Evaluate(session_.model(), session_.precision(), session_.device());
   last_eval_ = result;
   const double metric = BestMetricValue(result);
-  state.log_history.push_back({{"epoch", state.EpochProgress()},
-                               {"step", state.global_step},
-                               {"eval_loss", result.loss},
-                               {"eval_accuracy", result.accuracy},
-                               {"eval_f1", result.f1},
-                               {"eval_runtime", result.seconds},
-                               {"eval_samples_per_second", result.seconds > 0 ? result.examples / result.seconds : 0.0}});
+  nlohmann::json entry = {{"epoch", state.EpochProgress()},
+                          {"step", state.global_step},
+                          {"eval_loss", result.loss},
+                          {"eval_runtime", result.seconds},
+                          {"eval_samples_per_second", result.seconds > 0 ? result.examples / result.seconds : 0.0}};
+  for (const auto& [name, value] : result.metrics) entry["eval_" + name] = value;
+  state.log_history.push_back(std::move(entry));
   // Hugging Face compares with the best so far when saving; a checkpoint saved right after
   // this evaluation becomes the best one.
   const bool better = !state.has_best_metric ||
