@@ -8,7 +8,7 @@
 namespace bertfleet {
 
 TokenizedDataset TokenizePairs(const BertTokenizer& tokenizer, const std::vector<SentencePair>& pairs,
-                               int max_length, int threads) {
+                               int max_length, int threads, TextInputs inputs) {
   TokenizedDataset dataset;
   const size_t n = pairs.size();
   dataset.examples.resize(n);
@@ -20,7 +20,9 @@ TokenizedDataset TokenizePairs(const BertTokenizer& tokenizer, const std::vector
       EncodedExample& example = dataset.examples[i];
       example.idx = pairs[i].idx;
       example.label = pairs[i].label;
-      example.encoding = tokenizer.EncodePair(pairs[i].sentence1, pairs[i].sentence2, max_length);
+      example.encoding = inputs == TextInputs::kSingleSentences
+                             ? tokenizer.EncodeSingle(pairs[i].sentence1, max_length)
+                             : tokenizer.EncodePair(pairs[i].sentence1, pairs[i].sentence2, max_length);
       dataset.lengths[i] = static_cast<int64_t>(example.encoding.input_ids.size());
     }
   };

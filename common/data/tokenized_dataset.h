@@ -14,9 +14,12 @@ struct TokenizedDataset {
   std::vector<int64_t> lengths;  // tokens per example, [CLS]/[SEP] included
 };
 
-// Encodes every pair (truncation longest_first to max_length) with `threads` workers
-// (0: hardware concurrency); output order equals input order.
+enum class TextInputs { kPairs, kSingleSentences };  // a task's one or two text columns
+
+// Encodes every example (pairs truncated longest_first to max_length; single sentences, as
+// Hugging Face encodes text with no text_pair, from sentence1 only) with `threads` workers (0:
+// hardware concurrency); output order equals input order.
 TokenizedDataset TokenizePairs(const BertTokenizer& tokenizer, const std::vector<SentencePair>& pairs,
-                               int max_length, int threads = 0);
+                               int max_length, int threads = 0, TextInputs inputs = TextInputs::kPairs);
 
 }  // namespace bertfleet

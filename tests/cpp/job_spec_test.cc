@@ -222,7 +222,10 @@ TEST(JobSpecErrors, RangeMessagesNameFileKeyRangeAndValue) {
   EXPECT_EQ(
       ParseError("max_train_samples: 0"),
       "job.yaml: max_train_samples: must be -1 (all) or an integer in [1, 1000000000] (got 0)");
-  EXPECT_EQ(ParseError("task: sst2"), "job.yaml: task: must be one of mrpc (got \"sst2\")");
+  EXPECT_EQ(ParseError("task: stsb"),
+            "job.yaml: task: must be one of cola, sst2, mrpc, qqp, mnli, qnli, rte, wnli (got \"stsb\")");
+  EXPECT_EQ(ParseError("task: mrpc"), "");
+  EXPECT_EQ(ParseError("task: cola"), "");
   EXPECT_EQ(ParseError("world_size: 0"),
             "job.yaml: world_size: must be an integer in [1, 1024] (got 0)");
   EXPECT_EQ(ParseError("world_size: 1025"),

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "common/cli/arg_parser.h"
+#include "common/train/glue_tasks.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
 #include "common/data/mrpc_dataset.h"
@@ -74,6 +75,7 @@ int RunTrainCommand(const CommandArgs& args) {
   reporter_options.progress_bar = !quiet && ::isatty(STDERR_FILENO);
   reporter_options.log_every_steps = quiet ? 0 : spec.logging_steps;
   reporter_options.log = options.log;
+  reporter_options.metrics = FindGlueTask(spec.task)->metrics;
   const bool rank_zero = group.communicator->rank() == 0;
   if (!rank_zero) reporter_options.rows = stderr;  // stdout carries rank 0's epoch rows only
   ConsoleReporter reporter(reporter_options);
@@ -98,8 +100,9 @@ int RunTrainCommand(const CommandArgs& args) {
     return 3;
   }
   if (result.final_eval && !parser.Has("json") && rank_zero) {
-    std::printf("final model: %s  eval_loss %.4f  accuracy %.4f  f1 %.4f\n", options.output_dir.c_str(),
-                result.final_eval->loss, result.final_eval->accuracy, result.final_eval->f1);
+    std::printf("final model: %s  eval_loss %.4f", options.output_dir.c_str(), result.final_eval->loss);
+    for (const auto& [name, value] : result.final_eval->metrics) std::printf("  %s %.4f", name.c_str(), value);
+    std::printf("\n");
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "worker/engine/report/console_reporter.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
 
@@ -17,17 +18,26 @@ std::string Format(const char* format, ...) {
 }
 }  // namespace
 
-std::string ConsoleReporter::EpochTableHeader() {
-  return Format("%5s %10s %10s %9s %8s %10s", "epoch", "train_loss", "eval_loss", "accuracy", "f1", "samples/s");
+// One column per metric, at least 8 wide (accuracy 9 and f1 8, as the MRPC table always was).
+int ColumnWidth(const std::string& metric) { return std::max<int>(8, static_cast<int>(metric.size()) + 1); }
+
+std::string ConsoleReporter::EpochTableHeader(const std::vector<std::string>& metrics) {
+  std::string header = Format("%5s %10s %10s", "epoch", "train_loss", "eval_loss");
+  for (const std::string& metric : metrics) header += Format(" %*s", ColumnWidth(metric), metric.c_str());
+  return header + Format(" %10s", "samples/s");
 }
 
-std::string ConsoleReporter::FormatEpochRow(const EpochSummary& summary) {
-  if (!summary.evaluated) {
-    return Format("%5" PRId64 " %10.4f %10s %9s %8s %10.2f", summary.epoch, summary.train_loss, "-", "-", "-",
-                  summary.train_samples_per_second);
+std::string ConsoleReporter::FormatEpochRow(const EpochSummary& summary, const std::vector<std::string>& metrics) {
+  std::string row = Format("%5" PRId64 " %10.4f", summary.epoch, summary.train_loss);
+  row += summary.evaluated ? Format(" %10.4f", summary.eval_loss) : Format(" %10s", "-");
+  for (const std::string& metric : metrics) {
+    const auto found = std::find_if(summary.eval_metrics.begin(), summary.eval_metrics.end(),
+                                    [&](const auto& entry) { return entry.first == metric; });
+    row += summary.evaluated && found != summary.eval_metrics.end()
+               ? Format(" %*.4f", ColumnWidth(metric), found->second)
+               : Format(" %*s", ColumnWidth(metric), "-");
   }
-  return Format("%5" PRId64 " %10.4f %10.4f %9.4f %8.4f %10.2f", summary.epoch, summary.train_loss,
-                summary.eval_loss, summary.eval_accuracy, summary.eval_f1, summary.train_samples_per_second);
+  return row + Format(" %10.2f", summary.train_samples_per_second);
 }
 
 void ConsoleReporter::OnTrainBegin(TrainerState& state) {
@@ -84,10 +94,10 @@ void ConsoleReporter::OnEpochEnd(TrainerState& state) {
     std::fprintf(options_.rows, "%s\n", summary.ToJson().dump().c_str());
   } else {
     if (!header_printed_) {
-      std::fprintf(options_.rows, "%s\n", EpochTableHeader().c_str());
+      std::fprintf(options_.rows, "%s\n", EpochTableHeader(options_.metrics).c_str());
       header_printed_ = true;
     }
-    std::fprintf(options_.rows, "%s\n", FormatEpochRow(summary).c_str());
+    std::fprintf(options_.rows, "%s\n", FormatEpochRow(summary, options_.metrics).c_str());
   }
   std::fflush(options_.rows);
 }

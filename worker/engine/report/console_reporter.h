@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "worker/engine/train/trainer.h"
 
@@ -17,6 +18,7 @@ struct ConsoleReporterOptions {
   int64_t log_every_steps = 50;   // progress lines (0: never)
   std::FILE* rows = stdout;
   std::function<void(const std::string&)> log;  // where progress lines go
+  std::vector<std::string> metrics = {"accuracy", "f1"};  // the task's, one table column each
 };
 
 class ConsoleReporter : public TrainingObserver {
@@ -27,8 +29,8 @@ class ConsoleReporter : public TrainingObserver {
   void OnStepEnd(TrainerState& state, const StepStats& stats) override;
   void OnEpochEnd(TrainerState& state) override;
 
-  static std::string FormatEpochRow(const EpochSummary& summary);
-  static std::string EpochTableHeader();
+  static std::string FormatEpochRow(const EpochSummary& summary, const std::vector<std::string>& metrics);
+  static std::string EpochTableHeader(const std::vector<std::string>& metrics);
 
  private:
   void ClearBar();

@@ -12,8 +12,13 @@ nlohmann::json EpochSummary::ToJson() const {
                          {"step", global_step}};
   if (evaluated) {
     json["eval_loss"] = eval_loss;
-    json["eval_accuracy"] = eval_accuracy;
-    json["eval_f1"] = eval_f1;
+    // The task's metrics under Trainer's names (eval_accuracy, eval_f1 for mrpc); the typed pair
+    // alone for a state written before metrics were named.
+    if (eval_metrics.empty()) {
+      json["eval_accuracy"] = eval_accuracy;
+      json["eval_f1"] = eval_f1;
+    }
+    for (const auto& [name, value] : eval_metrics) json["eval_" + name] = value;
   }
   return json;
 }
@@ -28,8 +33,13 @@ EpochSummary EpochSummary::FromJson(const nlohmann::json& json) {
   summary.evaluated = json.contains("eval_loss");
   if (summary.evaluated) {
     summary.eval_loss = json.at("eval_loss").get<double>();
-    summary.eval_accuracy = json.at("eval_accuracy").get<double>();
-    summary.eval_f1 = json.at("eval_f1").get<double>();
+    summary.eval_accuracy = json.value("eval_accuracy", 0.0);
+    summary.eval_f1 = json.value("eval_f1", 0.0);
+    for (const auto& [key, value] : json.items()) {
+      if (key.rfind("eval_", 0) == 0 && key != "eval_loss" && value.is_number()) {
+        summary.eval_metrics.emplace_back(key.substr(5), value.get<double>());
+      }
+    }
   }
   return summary;
 }

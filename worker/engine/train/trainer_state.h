@@ -4,6 +4,7 @@
 // `bertfleet` section for the data position.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,9 @@ struct EpochSummary {
   double eval_loss = 0;
   double eval_accuracy = 0;
   double eval_f1 = 0;
+  // The task's metrics (accuracy, f1 for mrpc; matthews_correlation for cola, ...), reported
+  // under Trainer's names: eval_<metric>.
+  std::vector<std::pair<std::string, double>> eval_metrics;
   double train_samples_per_second = 0;
   double train_seconds = 0;
   int64_t global_step = 0;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "common/data/mrpc_dataset.h"
+#include "common/data/task_data.h"
 #include "common/model/model_source.h"
 #include "common/train/glue_tasks.h"
 #include "common/util/error.h"
@@ -22,6 +23,21 @@ std::vector<SentencePair> FirstExamples(std::vector<SentencePair> examples, int6
 }
 
 namespace {
+
+// As run_glue.py: the task decides num_labels and the label names in config.json, unless the job
+// spec's model_config_overrides says otherwise. MRPC keeps the checkpoint's (the reference
+// notebook's Trainer, which the MRPC parity tests follow, leaves them as loaded).
+nlohmann::json TaskConfigOverrides(const JobSpec& spec, const GlueTask& task) {
+  nlohmann::json overrides = spec.model_config_overrides;
+  if (task.name == "mrpc") return overrides;
+  if (!overrides.contains("num_labels") && !overrides.contains("id2label")) {
+    nlohmann::json id2label = nlohmann::json::object();
+    for (size_t k = 0; k < task.label_names.size(); ++k) id2label[std::to_string(k)] = task.label_names[k];
+    overrides["id2label"] = id2label;
+    overrides["num_labels"] = task.num_labels();
+  }
+  return overrides;
+}
 
 std::string ResolveData(const std::string& data, const fs::path& data_root) {
   if (data == "download" || data_root.empty() || fs::path(data).is_absolute()) return data;
@@ -47,7 +63,8 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   sources.search_root = options_.data_root;
   model_dir_ = ResolveModel(spec_.model, sources);
   tokenizer_ = std::make_unique<BertTokenizer>(BertTokenizer::FromModelDir(model_dir_));
-  LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), spec_.model_config_overrides);
+  const GlueTask& task = *FindGlueTask(spec_.task);
+  LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), TaskConfigOverrides(spec_, task));
   const nlohmann::json loaded_config_json = loaded.config.ToJson();
   // As Trainer's set_seed(seed) after the model is built: the default generator, which dropout
   // draws from (torch_dropout_draws.h), starts from `seed`. A resumed run then restores the
@@ -69,10 +86,15 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
   const std::string data = ResolveData(spec_.data, options_.data_root);
   const int max_length = static_cast<int>(spec_.max_seq_length);
-  train_data_ = TokenizePairs(*tokenizer_, FirstExamples(LoadMrpcSplit(data, "train", cache), spec_.max_train_samples),
-                              max_length);
-  eval_data_ = TokenizePairs(*tokenizer_,
-                             FirstExamples(LoadMrpcSplit(data, "validation", cache), spec_.max_eval_samples), max_length);
+  const TextInputs inputs = task.text_columns.size() == 1 ? TextInputs::kSingleSentences : TextInputs::kPairs;
+  auto warn = [this](const std::string& line) { Log(line); };
+  train_data_ = TokenizePairs(*tokenizer_,
+                              FirstExamples(LoadTaskSplit(task, data, "train", cache, warn), spec_.max_train_samples),
+                              max_length, 0, inputs);
+  eval_data_ = TokenizePairs(
+      *tokenizer_,
+      FirstExamples(LoadTaskSplit(task, data, task.eval_splits.front(), cache, warn), spec_.max_eval_samples),
+      max_length, 0, inputs);
   if (train_data_.examples.empty()) throw Error("data: the train split of " + spec_.data + " is empty");
 
   const int32_t pad_id = tokenizer_->pad_id();
@@ -89,7 +111,7 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
 
   if (!eval_data_.examples.empty() && spec_.eval_strategy != "no") {
     evaluator_ = std::make_unique<Evaluator>(eval_data_, spec_.per_device_eval_batch_size, *communicator_, pad_id,
-                                             FindGlueTask(spec_.task)->metrics);
+                                             task.metrics);
   }
   if (communicator_->rank() == 0 && !options_.output_dir.empty()) {
     checkpoints_ = std::make_unique<CheckpointManager>(options_.output_dir, spec_.save_total_limit, model_dir_,
@@ -147,10 +169,10 @@ TrainingJobResult TrainingJob::Run() {
     SavePretrained(session_->model(), session_->config(), model_dir_, options_.output_dir);
     nlohmann::json results = state_.ToJson();
     if (result.final_eval) {
-      results["final_eval"] = {{"eval_loss", result.final_eval->loss},
-                               {"eval_accuracy", result.final_eval->accuracy},
-                               {"eval_f1", result.final_eval->f1},
-                               {"eval_samples", result.final_eval->examples}};
+      nlohmann::json final_eval = {{"eval_loss", result.final_eval->loss},
+                                   {"eval_samples", result.final_eval->examples}};
+      for (const auto& [name, value] : result.final_eval->metrics) final_eval["eval_" + name] = value;
+      results["final_eval"] = final_eval;
     }
     WriteFileAtomically(options_.output_dir / "trainer_state.json", results.dump(2) + "\n");
     result.model_dir = options_.output_dir;

@@ -106,6 +106,7 @@ void TrainingScheduler::OnEpochEnd(TrainerState& state) {
     summary.eval_loss = result.loss;
     summary.eval_accuracy = result.accuracy;
     summary.eval_f1 = result.f1;
+    summary.eval_metrics = result.metrics;
   }
   if (spec_.save_strategy == "epoch" || (stop_requested_ && save_on_stop_)) SaveCheckpoint(state);
 }

@@ -1,0 +1,143 @@
+"""GLUE tasks beyond MRPC trained end to end by `bertfleet-worker train`, on folders in the GLUE
+distribution's layouts built from the real MRPC sentences (no other GLUE data reaches these
+machines): CoLA (one sentence, no header, Matthews correlation), MNLI (three classes named in
+gold_label) and RTE (string labels). The oracle is transformers itself: the saved model, loaded
+by BertForSequenceClassification with bertfleet's saved tokenizer, predicts the validation rows,
+and scikit-learn scores those predictions; bertfleet's final evaluation must give the same."""
+import csv
+import json
+import shutil
+import subprocess
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.metrics import accuracy_score, matthews_corrcoef
+from transformers import BertForSequenceClassification, BertTokenizerFast
+
+MNLI_NAMES = ["entailment", "neutral", "contradiction"]
+RTE_NAMES = ["entailment", "not_entailment"]
+
+
+@pytest.fixture(scope="module")
+def base_model_dir(tmp_path_factory, tiny_model_dir):
+    """The tiny model without its classifier, as a pretrained checkpoint comes: each task's head
+    is then new, with the task's number of labels (a 2-way head cannot become MNLI's 3-way one)."""
+    directory = tmp_path_factory.mktemp("base-model")
+    shutil.copytree(tiny_model_dir, directory, dirs_exist_ok=True)
+    weights = load_file(str(directory / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, str(directory / "model.safetensors"),
+              metadata={"format": "pt"})
+    return directory
+
+
+@pytest.fixture(scope="module")
+def glue_data(tmp_path_factory, shared_data):
+    def rows(split, n):
+        with open(shared_data / "mrpc" / f"{split}.tsv", newline="") as f:
+            return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[:n]
+    # Labels a tiny random model can learn from 48 rows (whether the first sentence has a comma,
+    # and for MNLI also a quotation mark), and validation rows it has seen: its predictions then
+    # vary, so the metrics compared are not the degenerate ones of constant predictions.
+    train = rows("train", 48)
+    for r in train:
+        r["label"] = str(int("," in r["sentence1"]))
+        r["mnli"] = int("," in r["sentence1"]) + int('"' in r["sentence1"] or "'" in r["sentence1"])
+    dev = train[:40]
+    root = tmp_path_factory.mktemp("glue") / "glue_data"
+    for folder in ("CoLA", "MNLI", "RTE"):
+        (root / folder).mkdir(parents=True)
+    for name, split in (("train.tsv", train), ("dev.tsv", dev)):
+        with open(root / "CoLA" / name, "w") as f:  # source, label, annotation, sentence; no header
+            for r in split:
+                f.write(f"gj04\t{r['label']}\t{'' if r['label'] == '1' else '*'}\t{r['sentence1']}\n")
+        with open(root / "RTE" / name, "w") as f:
+            f.write("index\tsentence1\tsentence2\tlabel\n")
+            for i, r in enumerate(split):
+                f.write(f"{i}\t{r['sentence1']}\t{r['sentence2']}\t{RTE_NAMES[1 - int(r['label'])]}\n")
+    for name, split in (("train.tsv", train), ("dev_matched.tsv", dev)):
+        with open(root / "MNLI" / name, "w") as f:
+            f.write("index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tgold_label\n")
+            for i, r in enumerate(split):
+                label = MNLI_NAMES[r["mnli"]]
+                f.write(f"{i}\t{i}\t{i}e\tfiction\t{r['sentence1']}\t{r['sentence2']}\t{label}\t{label}\n")
+    return root, dev
+
+
+def train(worker_binary, tiny_model_dir, tmp_path, task, data):
+    job = tmp_path / f"{task}.yaml"
+    job.write_text(f"task: {task}\nmodel: {tiny_model_dir}\ndata: {data}\nmax_seq_length: 64\n"
+                   "per_device_train_batch_size: 8\nnum_train_epochs: 8\nlearning_rate: 5.0e-3\n"
+                   "eval_strategy: epoch\nsave_strategy: 'no'\nthreads: 1\nseed: 3\n")
+    output = tmp_path / task
+    result = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(output), "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    epochs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return output, epochs
+
+
+def predictions(output, texts_a, texts_b=None):
+    tokenizer = BertTokenizerFast.from_pretrained(str(output))
+    model = BertForSequenceClassification.from_pretrained(str(output), attn_implementation="eager").eval()
+    encoded = tokenizer(texts_a, texts_b, truncation=True, max_length=64, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        return model(**encoded).logits.argmax(-1).tolist(), model.config
+
+
+@pytest.mark.parametrize("task", ["cola", "mnli", "rte"])
+def test_task_trains_and_its_metric_equals_transformers_predictions_scored_by_sklearn(
+        tmp_path, worker_binary, base_model_dir, glue_data, task):
+    root, dev = glue_data
+    output, epochs = train(worker_binary, base_model_dir, tmp_path, task, root)
+    assert [e["epoch"] for e in epochs] == list(range(1, 9))
+    final = json.loads((output / "trainer_state.json").read_text())["final_eval"]
+    history = json.loads((output / "trainer_state.json").read_text())["log_history"]
+    if task == "cola":
+        predicted, config = predictions(output, [r["sentence1"] for r in dev])
+        labels = [int(r["label"]) for r in dev]
+        assert "eval_matthews_correlation" in epochs[-1]
+        assert any("eval_matthews_correlation" in entry for entry in history)
+        assert final["eval_matthews_correlation"] == pytest.approx(matthews_corrcoef(labels, predicted), abs=1e-12)
+        assert final["eval_matthews_correlation"] > 0.3, "the model memorized nothing: a weak comparison"
+        assert config.id2label == {0: "unacceptable", 1: "acceptable"}
+    else:
+        predicted, config = predictions(output, [r["sentence1"] for r in dev], [r["sentence2"] for r in dev])
+        if task == "mnli":
+            labels = [r["mnli"] for r in dev]
+            assert config.num_labels == 3 and config.id2label == dict(enumerate(MNLI_NAMES))
+            assert config.label2id == {name: i for i, name in enumerate(MNLI_NAMES)}
+        else:
+            labels = [1 - int(r["label"]) for r in dev]
+            assert config.id2label == dict(enumerate(RTE_NAMES))
+        assert final["eval_accuracy"] == pytest.approx(accuracy_score(labels, predicted), abs=1e-12)
+        assert len(set(predicted)) > 1, "constant predictions: a weak comparison"
+        assert any("eval_accuracy" in entry for entry in history)
+    assert final["eval_samples"] == len(dev)
+
+
+def test_single_sentence_tasks_encode_one_sentence_like_transformers(tmp_path, worker_binary, tiny_model_dir,
+                                                                     glue_data):
+    """CoLA rows hold one sentence: no [SEP] second segment, token types all 0."""
+    root, dev = glue_data
+    tokenizer = BertTokenizerFast.from_pretrained(str(tiny_model_dir))
+    expected = tokenizer(dev[0]["sentence1"], truncation=True, max_length=64)["input_ids"]
+    assert expected.count(tokenizer.sep_token_id) == 1
+    output, _ = train(worker_binary, tiny_model_dir, tmp_path, "cola", root)
+    predicted, _ = predictions(output, [dev[0]["sentence1"]])  # the saved tokenizer encodes as the training did
+    assert len(predicted) == 1
+
+
+def test_stsb_and_download_are_refused_with_the_reason(tmp_path, worker_binary, tiny_model_dir, glue_data):
+    root, _ = glue_data
+    job = tmp_path / "job.yaml"
+    job.write_text(f"task: stsb\nmodel: {tiny_model_dir}\ndata: {root}\n")
+    stsb = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=60)
+    assert stsb.returncode != 0
+    assert "task: must be one of cola, sst2, mrpc, qqp, mnli, qnli, rte, wnli (got \"stsb\")" in stsb.stderr, stsb.stderr
+    job.write_text(f"task: rte\nmodel: {tiny_model_dir}\ndata: download\n")
+    download = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "o")],
+                              capture_output=True, text=True, timeout=60)
+    assert download.returncode != 0
+    assert "data: download is for mrpc only" in download.stderr and "glue_data/RTE" in download.stderr
