@@ -290,8 +290,9 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   const auto add = [&fields](JobSpecField* field) { fields.emplace_back(field); };
 
   add(new StringField("model", &JobSpec::model, Rules{{}, true, false}));
-  // Every GLUE classification task; stsb (regression) is read and scored but not trained yet.
-  add(new StringField("task", &JobSpec::task, Rules{{"cola", "sst2", "mrpc", "qqp", "mnli", "qnli", "rte", "wnli"}}));
+  // The nine GLUE tasks (common/train/glue_tasks.h).
+  add(new StringField("task", &JobSpec::task,
+                      Rules{{"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli"}}));
   add(new StringField("data", &JobSpec::data, Rules{{}, true, false}));
   // BERT checkpoints have 512 position embeddings; below 8 not even "[CLS] a [SEP] b [SEP]" fits.
   add(new IntField("max_seq_length", &JobSpec::max_seq_length, 8, 512));

@@ -100,6 +100,7 @@ PaddedBatch CollateBatch(const std::vector<EncodedExample>& examples,
     }
     batch.real_tokens += static_cast<int64_t>(length);
     batch.labels.push_back(example.label);
+    batch.targets.push_back(example.target);
     batch.example_idx.push_back(example.idx);
   }
   return batch;

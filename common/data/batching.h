@@ -2,6 +2,7 @@
 // Epoch order, batching and dynamic padding (Hugging Face DataCollatorWithPadding: each batch is
 // padded to its own longest sequence, with pad id 0 and attention mask 0 on padding).
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "common/text/bert_tokenizer.h"
@@ -11,6 +12,7 @@ namespace bertfleet {
 struct EncodedExample {
   int64_t idx = 0;
   int label = -1;
+  float target = std::numeric_limits<float>::quiet_NaN();  // regression (stsb): the score
   Encoding encoding;
 };
 
@@ -22,6 +24,7 @@ struct PaddedBatch {
   std::vector<int64_t> token_type_ids;
   std::vector<int64_t> attention_mask;
   std::vector<int64_t> labels;      // -1 where unknown (test split)
+  std::vector<float> targets;       // regression targets; NaN where unknown
   std::vector<int64_t> example_idx;
   int64_t real_tokens = 0;          // sum of attention_mask
 };

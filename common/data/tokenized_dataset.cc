@@ -20,6 +20,7 @@ TokenizedDataset TokenizePairs(const BertTokenizer& tokenizer, const std::vector
       EncodedExample& example = dataset.examples[i];
       example.idx = pairs[i].idx;
       example.label = pairs[i].label;
+      example.target = static_cast<float>(pairs[i].score);
       example.encoding = inputs == TextInputs::kSingleSentences
                              ? tokenizer.EncodeSingle(pairs[i].sentence1, max_length)
                              : tokenizer.EncodePair(pairs[i].sentence1, pairs[i].sentence2, max_length);

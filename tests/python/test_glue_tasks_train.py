@@ -128,14 +128,44 @@ def test_single_sentence_tasks_encode_one_sentence_like_transformers(tmp_path, w
     assert len(predicted) == 1
 
 
-def test_stsb_and_download_are_refused_with_the_reason(tmp_path, worker_binary, tiny_model_dir, glue_data):
+def test_stsb_regression_trains_and_pearson_spearman_equal_scipy_on_transformers_predictions(
+        tmp_path, worker_binary, base_model_dir, glue_data):
+    from scipy.stats import pearsonr, spearmanr
+    root, dev = glue_data
+    (root / "STS-B").mkdir(exist_ok=True)
+    header = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+    score = lambda i, r: int(r["label"]) * 3.0 + (i % 5) * 0.4  # learnable from the comma, ties in between
+    for name in ("train.tsv", "dev.tsv"):
+        with open(root / "STS-B" / name, "w") as f:
+            f.write(header)
+            for i, r in enumerate(dev):
+                f.write(f"{i}\tnews\tf\t2012\t{i}\tn\tn\t{r['sentence1']}\t{r['sentence2']}\t{score(i, r)}\n")
+    output, epochs = train(worker_binary, base_model_dir, tmp_path, "stsb", root)
+    final = json.loads((output / "trainer_state.json").read_text())["final_eval"]
+    tokenizer = BertTokenizerFast.from_pretrained(str(output))
+    model = BertForSequenceClassification.from_pretrained(str(output), attn_implementation="eager").eval()
+    assert model.config.num_labels == 1
+    encoded = tokenizer([r["sentence1"] for r in dev], [r["sentence2"] for r in dev], truncation=True, max_length=64,
+                        padding=True, return_tensors="pt")
+    with torch.no_grad():
+        predicted = model(**encoded).logits[:, 0].double().numpy()
+    targets = [score(i, r) for i, r in enumerate(dev)]
+    assert final["eval_pearson"] == pytest.approx(pearsonr(predicted, targets)[0], abs=1e-5)
+    assert final["eval_spearmanr"] == pytest.approx(spearmanr(predicted, targets)[0], abs=1e-5)
+    assert final["eval_combined_score"] == pytest.approx((final["eval_pearson"] + final["eval_spearmanr"]) / 2)
+    assert final["eval_pearson"] > 0.3 and "eval_pearson" in epochs[-1]
+    mse = float(((predicted - targets) ** 2).mean())
+    assert final["eval_loss"] == pytest.approx(mse, rel=1e-4)
+
+
+def test_unknown_task_and_download_are_refused_with_the_reason(tmp_path, worker_binary, tiny_model_dir, glue_data):
     root, _ = glue_data
     job = tmp_path / "job.yaml"
-    job.write_text(f"task: stsb\nmodel: {tiny_model_dir}\ndata: {root}\n")
-    stsb = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=60)
-    assert stsb.returncode != 0
-    assert "task: must be one of cola, sst2, mrpc, qqp, mnli, qnli, rte, wnli (got \"stsb\")" in stsb.stderr, stsb.stderr
+    job.write_text(f"task: ax\nmodel: {tiny_model_dir}\ndata: {root}\n")
+    unknown = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "o")],
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode != 0
+    assert "task: must be one of cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli (got \"ax\")" in unknown.stderr
     job.write_text(f"task: rte\nmodel: {tiny_model_dir}\ndata: download\n")
     download = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "o")],
                               capture_output=True, text=True, timeout=60)

@@ -263,6 +263,6 @@ def test_training_a_classification_task_refuses_a_regression_head(tmp_path, work
     result = subprocess.run([str(worker_binary), "train", "--job", str(job), "--output", str(tmp_path / "out")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
-    assert ("config.json: task mrpc is single-label classification, but the model is a regression head "
+    assert ("config.json: task mrpc is single_label_classification, but the model is a regression head "
             "(num_labels 2, or problem_type)") in result.stderr, result.stderr
     assert not (tmp_path / "out" / "model.safetensors").exists()

@@ -17,6 +17,8 @@ BatchTensors ToBatchTensors(const PaddedBatch& batch, torch::Device device) {
   tensors.inputs.token_type_ids = Wrap(batch.token_type_ids, shape, device);
   tensors.inputs.attention_mask = Wrap(batch.attention_mask, shape, device);
   tensors.labels = Wrap(batch.labels, {batch.batch_size}, device);
+  auto targets = torch::from_blob(const_cast<float*>(batch.targets.data()), {batch.batch_size}, torch::kFloat32);
+  tensors.targets = device.is_cpu() ? targets.clone() : targets.to(device, /*non_blocking=*/false, /*copy=*/true);
   tensors.examples = batch.batch_size;
   tensors.real_tokens = batch.real_tokens;
   tensors.padded_tokens = batch.batch_size * batch.seq_len;

@@ -9,7 +9,8 @@ namespace bertfleet {
 
 struct BatchTensors {
   ModelInputs inputs;
-  torch::Tensor labels;  // [batch] int64
+  torch::Tensor labels;   // [batch] int64 class ids
+  torch::Tensor targets;  // [batch] float32 regression targets (NaN where unknown)
   int64_t examples = 0;
   int64_t real_tokens = 0;
   int64_t padded_tokens = 0;  // batch * seq_len

@@ -1,6 +1,7 @@
 #include "worker/engine/model/sequence_classification_loss.h"
 
 #include "common/util/error.h"
+#include "worker/engine/model/batch_tensors.h"
 
 namespace bertfleet {
 
@@ -38,6 +39,10 @@ torch::Tensor SequenceClassificationLossSum(const torch::Tensor& logits, const t
   }
   return torch::nn::functional::cross_entropy(scores, labels,
                                               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+}
+
+const torch::Tensor& LossLabels(const BatchTensors& batch, ProblemType problem) {
+  return problem == ProblemType::kRegression ? batch.targets : batch.labels;
 }
 
 }  // namespace bertfleet

@@ -23,4 +23,8 @@ std::string ProblemTypeName(ProblemType problem);  // Hugging Face's: "regressio
 torch::Tensor SequenceClassificationLossSum(const torch::Tensor& logits, const torch::Tensor& labels,
                                             ProblemType problem);
 
+// What a batch's loss compares against: its class ids, or its targets for regression.
+struct BatchTensors;
+const torch::Tensor& LossLabels(const BatchTensors& batch, ProblemType problem);
+
 }  // namespace bertfleet

@@ -1,6 +1,7 @@
 #include "worker/engine/train/evaluator.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "common/util/error.h"
 
@@ -46,9 +47,13 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
   const int64_t shard_begin = n * rank / world;
   const int64_t shard_end = n * (rank + 1) / world;
 
+  const ProblemType problem = ProblemTypeOf(model->config());
+  const bool regression = problem == ProblemType::kRegression;
   EvalResult result;
-  result.counts = ConfusionMatrix(static_cast<int>(model->config().num_labels));
+  result.counts = ConfusionMatrix(regression ? 1 : static_cast<int>(model->config().num_labels));
   double loss_sum = 0;
+  int64_t labelled = 0;
+  std::vector<double> shard_targets;  // regression: this rank's targets, in dataset order
   for (int64_t begin = shard_begin; begin < shard_end; begin += batch_size_) {
     std::vector<int64_t> positions;
     for (int64_t i = begin; i < std::min(shard_end, begin + batch_size_); ++i) positions.push_back(i);
@@ -59,33 +64,63 @@ EvalResult Evaluator::Evaluate(BertForSequenceClassification& model, const Preci
       logits = model->forward(batch.inputs);
     }
     logits = logits.to(torch::kFloat32);
+    const bool batch_labelled = regression ? !torch::isnan(batch.targets).any().item<bool>()
+                                           : batch.labels.min().item<int64_t>() >= 0;
+    if (batch_labelled) {
+      loss_sum += SequenceClassificationLossSum(logits, LossLabels(batch, problem), problem).item<double>();
+      labelled += batch.examples;
+    }
+    for (int64_t i = 0; i < batch.examples; ++i) result.example_idx.push_back(dataset_.examples[positions[i]].idx);
+    if (regression) {
+      const auto scores = logits.select(1, 0).to(torch::kCPU, torch::kFloat64);
+      const auto targets = batch.targets.to(torch::kCPU, torch::kFloat64);
+      const double* score = scores.data_ptr<double>();
+      const double* target = targets.data_ptr<double>();
+      result.scores.insert(result.scores.end(), score, score + batch.examples);
+      shard_targets.insert(shard_targets.end(), target, target + batch.examples);
+      continue;
+    }
     const auto predictions = logits.argmax(1).to(torch::kCPU);
     const auto labels = batch.labels.to(torch::kCPU);
-    const bool labelled = labels.min().item<int64_t>() >= 0;
-    if (labelled) {
-      loss_sum += SequenceClassificationLossSum(logits, batch.labels, ProblemTypeOf(model->config())).item<double>();
-    }
     const int64_t* predicted = predictions.data_ptr<int64_t>();
     const int64_t* label = labels.data_ptr<int64_t>();
     for (int64_t i = 0; i < batch.examples; ++i) {
       if (label[i] >= 0) result.counts.Add(label[i], predicted[i]);
-      result.example_idx.push_back(dataset_.examples[positions[i]].idx);
       result.predictions.push_back(predicted[i]);
     }
   }
 
   // One all-reduce of every sum; doubles keep integer counts exact.
   std::vector<double> local = result.counts.ToDoubles();
-  local.insert(local.begin(), loss_sum);
+  local.insert(local.begin(), {loss_sum, static_cast<double>(labelled)});
   auto sums = torch::tensor(local, torch::kFloat64);
   communicator_.AllReduceSum(sums);
   const double* total = sums.data_ptr<double>();
-  result.counts = ConfusionMatrix::FromDoubles(result.counts.num_labels(), total + 1);
-  result.examples = result.counts.total();
+  result.counts = ConfusionMatrix::FromDoubles(result.counts.num_labels(), total + 2);
+  result.examples = static_cast<int64_t>(std::llround(total[1]));
   result.loss = result.examples > 0 ? total[0] / static_cast<double>(result.examples) : 0.0;
-  result.metrics = ClassificationMetricValues(metrics_, result.counts);
-  result.accuracy = result.counts.Accuracy();
-  result.f1 = result.counts.F1();
+  if (regression) {
+    // Pearson and Spearman do not decompose over shards: every rank's predictions and targets,
+    // gathered in dataset order (each rank fills its own positions of a zeroed buffer; the sum
+    // adds only zeros to each value, so it is exact).
+    std::vector<double> scores = result.scores, targets = shard_targets;
+    if (world > 1) {
+      auto gathered = torch::zeros({2, n}, torch::kFloat64);
+      for (size_t i = 0; i < result.scores.size(); ++i) {
+        gathered[0][shard_begin + static_cast<int64_t>(i)] = result.scores[i];
+        gathered[1][shard_begin + static_cast<int64_t>(i)] = shard_targets[i];
+      }
+      communicator_.AllReduceSum(gathered);
+      const double* all = gathered.data_ptr<double>();
+      scores.assign(all, all + n);
+      targets.assign(all + n, all + 2 * n);
+    }
+    if (result.examples > 0) result.metrics = RegressionMetricValues(metrics_, scores, targets);
+  } else {
+    result.metrics = ClassificationMetricValues(metrics_, result.counts);
+    result.accuracy = result.counts.Accuracy();
+    result.f1 = result.counts.F1();
+  }
   if (was_training) model->train();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

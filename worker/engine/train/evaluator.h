@@ -23,7 +23,8 @@ struct EvalResult {
   ConfusionMatrix counts;
   // This rank's shard, in dataset order: example idx and predicted label.
   std::vector<int64_t> example_idx;
-  std::vector<int64_t> predictions;
+  std::vector<int64_t> predictions;  // classification
+  std::vector<double> scores;        // regression: the one output
 
   // "loss" or one of `metrics`, with or without "eval_"; throws Error naming the ones there are.
   double Value(const std::string& name) const;

@@ -118,7 +118,7 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
       AutocastScope autocast(precision.enabled(), precision.dtype(), device.is_cuda());
       logits = model->forward(batch.inputs);
     }
-    auto loss = SequenceClassificationLossSum(logits, batch.labels, problem_);
+    auto loss = SequenceClassificationLossSum(logits, LossLabels(batch, problem_), problem_);
     if (reducer_ && i == last_backward && device.is_cpu()) reducer_->ArmForBackward();
     loss.backward();
     loss_sum += loss.item<double>();

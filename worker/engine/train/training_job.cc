@@ -31,6 +31,10 @@ nlohmann::json TaskConfigOverrides(const JobSpec& spec, const GlueTask& task) {
   nlohmann::json overrides = spec.model_config_overrides;
   if (task.name == "mrpc") return overrides;
   if (!overrides.contains("num_labels") && !overrides.contains("id2label")) {
+    if (task.regression()) {
+      overrides["num_labels"] = 1;  // Hugging Face's regression head: one output, MSE
+      return overrides;
+    }
     nlohmann::json id2label = nlohmann::json::object();
     for (size_t k = 0; k < task.label_names.size(); ++k) id2label[std::to_string(k)] = task.label_names[k];
     overrides["id2label"] = id2label;
@@ -71,12 +75,14 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   // checkpoint's state; data-parallel ranks reseed at every step (trainer.cc).
   torch::manual_seed(static_cast<uint64_t>(spec_.seed));
   CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded.config, model_dir_.string());
-  // MRPC's labels are class ids; a regression head (num_labels 1) would fit them as numbers.
-  if (ProblemTypeOf(loaded.config) != ProblemType::kSingleLabelClassification) {
-    throw Error(model_dir_.string() + "/config.json: task " + spec_.task + " is single-label classification, but the "
-                "model is a " + ProblemTypeName(ProblemTypeOf(loaded.config)) + " head (num_labels " +
-                std::to_string(loaded.config.num_labels) + ", or problem_type); train from a classification "
-                "checkpoint or set model_config_overrides: {num_labels: 2}");
+  // Class ids fitted as numbers by a regression head (or scores taken as class ids) would train
+  // without error and mean nothing.
+  const ProblemType wanted = task.regression() ? ProblemType::kRegression : ProblemType::kSingleLabelClassification;
+  if (ProblemTypeOf(loaded.config) != wanted) {
+    throw Error(model_dir_.string() + "/config.json: task " + spec_.task + " is " + ProblemTypeName(wanted) +
+                ", but the model is a " + ProblemTypeName(ProblemTypeOf(loaded.config)) + " head (num_labels " +
+                std::to_string(loaded.config.num_labels) + ", or problem_type); train from a checkpoint without "
+                "that head or set model_config_overrides: {num_labels: " + std::to_string(task.num_labels()) + "}");
   }
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
   if (spec_.device != "cuda") {
