@@ -96,6 +96,23 @@ void Validate(const JobSpec& spec, const WrittenValues& written, JobSpecProblems
   if (problems.empty()) CheckJobSpecRules(spec, problems);
 }
 
+// As run_glue.py, a spec trains on a GLUE task or on train_file, not both. `task` has a default
+// (mrpc), so a train_file clears it unless the spec wrote it too, which is a contradiction.
+void ResolveOwnFiles(JobSpec& spec, const WrittenValues& written, JobSpecProblems& problems) {
+  if (spec.train_file.empty()) return;
+  // The spec as JSON (the coordinator's store, checkpoints) carries every key, the defaults too.
+  const JobSpec defaults;
+  for (const std::string key : {"task", "data"}) {
+    const std::string& value = key == "task" ? spec.task : spec.data;
+    if (written.count(key) && !value.empty() && !(key == "data" && value == defaults.data)) {
+      problems.push_back({{key, "train_file"},
+                          "give " + key + (key == std::string("task") ? " (a GLUE task)" : " (a GLUE folder)") +
+                              " or train_file (your own files), not both"});
+    }
+  }
+  spec.task = "";
+}
+
 std::string WrittenText(const YAML::Node& value) { return value.IsScalar() ? value.Scalar() : ""; }
 
 // The deprecated alias may stand in for eval_strategy but must not contradict it.
@@ -182,6 +199,7 @@ JobSpec ParseJobSpec(const std::string& yaml_text, const std::string& source) {
     if (field->name() == "eval_strategy") strategy_by_key[key] = spec.eval_strategy;
   }
   CheckAliasAgreement(strategy_by_key, problems);
+  ResolveOwnFiles(spec, written, problems);
   Validate(spec, written, problems);
   if (!problems.empty()) ThrowProblems(source, problems, {});
   return spec;
@@ -254,6 +272,7 @@ void ApplyJobSpecOverrides(JobSpec& spec, const std::vector<std::string>& assign
   }
   CheckAliasAgreement(strategy_by_key, problems);
   if (strategy_by_key.count(kEvalStrategyAlias)) overridden.insert(kEvalStrategyAlias);
+  ResolveOwnFiles(updated, written, problems);
   Validate(updated, written, problems);
   if (!problems.empty()) ThrowProblems(source, problems, overridden);
   spec = std::move(updated);

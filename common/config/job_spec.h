@@ -15,8 +15,16 @@ namespace bertfleet {
 struct JobSpec {
   // What to train on.
   std::string model = "sentence-transformers/all-MiniLM-L6-v2";  // hub id or local directory
-  std::string task = "mrpc";
+  std::string task = "mrpc";       // a GLUE task; "" with train_file
   std::string data = "download";  // a directory (GLUE TSVs or raw files) or "download"
+  // Your own files instead of a GLUE task: run_glue.py's and run_classification.py's keys
+  // (docs/own-data.md). CSV, TSV, JSON or JSON Lines by extension; relative paths as `data`.
+  std::string train_file;
+  std::string validation_file;
+  std::string test_file;
+  std::string text_column_names;           // "a" or "a,b"; "": run_glue.py's choice
+  std::string label_column_name = "label";
+  std::optional<bool> do_regression;       // unset: float labels mean regression
   int64_t max_seq_length = 128;   // run_glue default
   int64_t max_train_samples = -1;  // -1: all
   int64_t max_eval_samples = -1;

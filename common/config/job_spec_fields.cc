@@ -243,6 +243,7 @@ class StringField : public JobSpecField {
 
   std::string Check(const JobSpec& spec, const std::string&) const override {
     const std::string& value = spec.*member_;
+    if (rules_.nullable && value.empty()) return "";
     if (!rules_.choices.empty()) {
       for (const std::string& choice : rules_.choices) {
         if (value == choice) return "";
@@ -292,8 +293,14 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   add(new StringField("model", &JobSpec::model, Rules{{}, true, false}));
   // The nine GLUE tasks (common/train/glue_tasks.h).
   add(new StringField("task", &JobSpec::task,
-                      Rules{{"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli"}}));
+                      Rules{{"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli"}, false, true}));
   add(new StringField("data", &JobSpec::data, Rules{{}, true, false}));
+  add(new StringField("train_file", &JobSpec::train_file, Rules{{}, false, true}));
+  add(new StringField("validation_file", &JobSpec::validation_file, Rules{{}, false, true}));
+  add(new StringField("test_file", &JobSpec::test_file, Rules{{}, false, true}));
+  add(new StringField("text_column_names", &JobSpec::text_column_names, Rules{{}, false, true}));
+  add(new StringField("label_column_name", &JobSpec::label_column_name, Rules{{}, true, false}));
+  add(new OptionalBoolField("do_regression", &JobSpec::do_regression));
   // BERT checkpoints have 512 position embeddings; below 8 not even "[CLS] a [SEP] b [SEP]" fits.
   add(new IntField("max_seq_length", &JobSpec::max_seq_length, 8, 512));
   add(new IntField("max_train_samples", &JobSpec::max_train_samples, 1, kMaxCount, -1, "all"));

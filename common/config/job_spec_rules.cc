@@ -11,9 +11,39 @@ namespace {
 
 std::string Quoted(const std::string& text) { return "\"" + text + "\""; }
 
+void CheckOwnFilesRules(const JobSpec& spec, JobSpecProblems& problems) {
+  if (spec.train_file.empty()) {
+    if (spec.task.empty()) {
+      problems.push_back({{"task", "train_file"}, "name a GLUE task, or give train_file (your own files)"});
+    }
+    const std::vector<std::pair<std::string, bool>> own_keys = {
+        {"validation_file", !spec.validation_file.empty()},
+        {"test_file", !spec.test_file.empty()},
+        {"text_column_names", !spec.text_column_names.empty()},
+        {"label_column_name", spec.label_column_name != "label"},
+        {"do_regression", spec.do_regression.has_value()}};
+    for (const auto& [key, set] : own_keys) {
+      if (set) {
+        problems.push_back({{key, "train_file"},
+                            "is for your own files and needs train_file (task " + spec.task +
+                                " reads the GLUE distribution's files from data)"});
+      }
+    }
+    return;
+  }
+  // Hugging Face's Trainer fails at the first evaluation without an eval dataset.
+  if (spec.validation_file.empty() && (spec.eval_strategy != "no" || spec.load_best_model_at_end)) {
+    problems.push_back({{"validation_file", "eval_strategy", "load_best_model_at_end"},
+                        "is needed to evaluate (eval_strategy " + Quoted(spec.eval_strategy) +
+                            (spec.load_best_model_at_end ? ", load_best_model_at_end" : "") +
+                            "); give one, or set eval_strategy: no"});
+  }
+}
+
 }  // namespace
 
 void CheckJobSpecRules(const JobSpec& spec, JobSpecProblems& problems) {
+  CheckOwnFilesRules(spec, problems);
   // Hugging Face fails at the first evaluation (KeyError) on a metric the evaluation does not
   // report; bertfleet says so before any worker starts.
   if (!spec.metric_for_best_model.empty() && !FindTaskMetric(spec.task, spec.metric_for_best_model)) {
@@ -23,8 +53,9 @@ void CheckJobSpecRules(const JobSpec& spec, JobSpecProblems& problems) {
       names.push_back("eval_" + metric.name);
     }
     std::string hint = ClosestMatch(spec.metric_for_best_model, names);
-    problems.push_back({{"metric_for_best_model", "task"},
-                        "task " + spec.task + " reports no metric " + Quoted(spec.metric_for_best_model) +
+    problems.push_back({{"metric_for_best_model", spec.task.empty() ? "train_file" : "task"},
+                        (spec.task.empty() ? std::string("your own files report") : "task " + spec.task + " reports") +
+                            " no metric " + Quoted(spec.metric_for_best_model) +
                             (hint.empty() ? "" : " (did you mean " + Quoted(hint) + "?)") + "; it reports " +
                             TaskMetricNames(spec.task) + ", with or without eval_"});
   }

@@ -1,11 +1,13 @@
 #pragma once
 // One split of a task's data, wherever it lives: MRPC from any of its sources (mrpc_dataset.h),
-// any other GLUE task from the GLUE distribution's files (glue_layout.h).
+// any other GLUE task from the GLUE distribution's files (glue_layout.h), your own files
+// (own_files_task.h). LoadJobData reads what a job spec trains and evaluates on.
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "common/config/job_spec.h"
 #include "common/data/sentence_pair.h"
 #include "common/train/glue_tasks.h"
 
@@ -16,5 +18,25 @@ namespace bertfleet {
 std::vector<SentencePair> LoadTaskSplit(const GlueTask& task, const std::string& data, const std::string& split,
                                         const std::filesystem::path& cache_dir,
                                         const std::function<void(const std::string&)>& warn);
+
+struct EvalSplit {
+  // Appended to every metric key, as run_glue.py does: "" for the split training evaluates,
+  // "_mm" for MNLI's validation_mismatched (evaluated with the final model only).
+  std::string key_suffix;
+  std::vector<SentencePair> rows;
+};
+
+struct JobData {
+  GlueTask task;  // a GLUE task, or the one the train_file defines (an empty name)
+  std::vector<SentencePair> train;
+  std::vector<EvalSplit> evals;  // the task's evaluation splits; empty without validation_file
+  // "task mnli", "train_file data/train.csv": what the job trains on, for messages.
+  std::string description;
+};
+
+// Every row is read and checked here, before any training starts. Relative paths (`data`,
+// train_file, validation_file) resolve under `data_root` when it is set.
+JobData LoadJobData(const JobSpec& spec, const std::filesystem::path& data_root, const std::filesystem::path& cache_dir,
+                    const std::function<void(const std::string&)>& warn);
 
 }  // namespace bertfleet

@@ -17,7 +17,9 @@ struct TaskMetric {
   bool greater_is_better = true;
 };
 
-// The task's metrics, "loss" first; empty for a task this build does not know.
+// The task's metrics, "loss" first; empty for a task this build does not know. The task ""
+// (your own train_file) has every metric own files may report: accuracy, f1, macro_f1 for
+// classification, mse, pearson, spearmanr for regression.
 const std::vector<TaskMetric>& TaskMetrics(const std::string& task);
 
 // The metric `name` (with or without "eval_") stands for, or nullptr.

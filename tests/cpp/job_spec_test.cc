@@ -82,6 +82,12 @@ TEST(JobSpecToJson, HasEveryKeyAndRoundTrips) {
   const std::set<std::string> expected_keys = {"model",
                                                "task",
                                                "data",
+                                               "train_file",
+                                               "validation_file",
+                                               "test_file",
+                                               "text_column_names",
+                                               "label_column_name",
+                                               "do_regression",
                                                "max_seq_length",
                                                "max_train_samples",
                                                "max_eval_samples",
@@ -217,6 +223,13 @@ TEST(JobSpecParse, ExamplesParse) {
   const JobSpec mnli = LoadJobSpecFile((kSourceDir / "examples/mnli-minilm.yaml").string());
   EXPECT_EQ(mnli.task, "mnli");
   EXPECT_EQ(mnli.BestMetricName(), "eval_accuracy");
+  const JobSpec stsb = LoadJobSpecFile((kSourceDir / "examples/stsb-minilm.yaml").string());
+  EXPECT_EQ(stsb.task, "stsb");
+  EXPECT_TRUE(stsb.BestMetricGreaterIsBetter());
+  const JobSpec own = LoadJobSpecFile((kSourceDir / "examples/own-files-minilm.yaml").string());
+  EXPECT_EQ(own.task, "");
+  EXPECT_EQ(own.train_file, "data/tickets/train.csv");
+  EXPECT_EQ(own.label_column_name, "team");
   // Every example parses: none drifts from the parser.
   for (const auto& entry : std::filesystem::directory_iterator(kSourceDir / "examples")) {
     if (entry.path().extension() == ".yaml") {
@@ -423,6 +436,42 @@ TEST(JobSpecMetric, MetricForBestModelMustBeOneTheTaskReports) {
   for (const char* name : {"loss", "eval_loss", "accuracy", "eval_accuracy", "f1", "eval_f1"}) {
     EXPECT_EQ(ParseJobSpec(std::string("metric_for_best_model: ") + name, "job.yaml").metric_for_best_model, name);
   }
+}
+
+TEST(JobSpecOwnFiles, TrainFileReplacesTheTaskAsInRunGluePy) {
+  const JobSpec own = ParseJobSpec("train_file: train.csv\nvalidation_file: dev.jsonl\neval_strategy: epoch\n"
+                                   "text_column_names: a,b\nlabel_column_name: y\ndo_regression: true",
+                                   "job.yaml");
+  EXPECT_EQ(own.task, "");  // not the default mrpc
+  EXPECT_EQ(own.validation_file, "dev.jsonl");
+  EXPECT_EQ(own.text_column_names, "a,b");
+  EXPECT_EQ(own.label_column_name, "y");
+  EXPECT_EQ(own.do_regression, true);
+  // Stored and sent as JSON (the coordinator, checkpoints): it parses back to the same job.
+  EXPECT_EQ(ParseJobSpec(own.ToJson().dump(), "job.json").ToJson(), own.ToJson());
+  EXPECT_EQ(ParseError("task: cola\ntrain_file: train.csv"),
+            "job.yaml: task: give task (a GLUE task) or train_file (your own files), not both");
+  EXPECT_EQ(ParseError("data: glue_data\ntrain_file: train.csv"),
+            "job.yaml: data: give data (a GLUE folder) or train_file (your own files), not both");
+  EXPECT_EQ(ParseError("validation_file: dev.csv"),
+            "job.yaml: validation_file: is for your own files and needs train_file (task mrpc reads the GLUE "
+            "distribution's files from data)");
+  EXPECT_THAT(ParseError("task: rte\nlabel_column_name: y"), HasSubstr("label_column_name: is for your own files"));
+  EXPECT_EQ(ParseError("task: null"), "job.yaml: task: name a GLUE task, or give train_file (your own files)");
+  EXPECT_EQ(ParseError("train_file: t.csv\neval_strategy: epoch"),
+            "job.yaml: validation_file: is needed to evaluate (eval_strategy \"epoch\"); give one, or set "
+            "eval_strategy: no");
+  EXPECT_EQ(ParseError("train_file: t.csv\nlabel_column_name: ''"), "job.yaml: label_column_name: must not be empty");
+  // Own files report classification or regression metrics, known once the train file is read.
+  EXPECT_FALSE(ParseJobSpec("train_file: t.csv\nmetric_for_best_model: mse", "job.yaml").BestMetricGreaterIsBetter());
+  EXPECT_TRUE(ParseJobSpec("train_file: t.csv\nmetric_for_best_model: macro_f1", "job.yaml").BestMetricGreaterIsBetter());
+  EXPECT_THAT(ParseError("train_file: t.csv\nmetric_for_best_model: pearsonr"),
+              HasSubstr("metric_for_best_model: your own files report no metric \"pearsonr\" (did you mean "
+                        "\"pearson\"?); it reports loss, accuracy, f1, macro_f1, mse, pearson, spearmanr"));
+  // An override that names train_file moves a GLUE spec to own files.
+  JobSpec spec = ParseJobSpec("task: cola", "job.yaml");
+  EXPECT_EQ(OverrideError(spec, {"train_file=t.csv"}), "");
+  EXPECT_EQ(spec.task, "");
 }
 
 TEST(JobSpecMetric, GreaterIsBetterFollowsTheDeclaredMetricUnlessSet) {

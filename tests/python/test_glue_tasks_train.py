@@ -40,7 +40,8 @@ def glue_data(tmp_path_factory, shared_data):
     # and for MNLI also a quotation mark), and validation rows it has seen: its predictions then
     # vary, so the metrics compared are not the degenerate ones of constant predictions.
     train = rows("train", 48)
-    for r in train:
+    unseen = rows("validation", 12)
+    for r in train + unseen:
         r["label"] = str(int("," in r["sentence1"]))
         r["mnli"] = int("," in r["sentence1"]) + int('"' in r["sentence1"] or "'" in r["sentence1"])
     dev = train[:40]
@@ -55,13 +56,20 @@ def glue_data(tmp_path_factory, shared_data):
             f.write("index\tsentence1\tsentence2\tlabel\n")
             for i, r in enumerate(split):
                 f.write(f"{i}\t{r['sentence1']}\t{r['sentence2']}\t{RTE_NAMES[1 - int(r['label'])]}\n")
-    for name, split in (("train.tsv", train), ("dev_matched.tsv", dev)):
+    # MNLI's mismatched split: other rows (some unseen), so its accuracy differs from the matched one.
+    for name, split in (("train.tsv", train), ("dev_matched.tsv", dev), ("dev_mismatched.tsv", train[20:] + unseen)):
         with open(root / "MNLI" / name, "w") as f:
             f.write("index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tgold_label\n")
             for i, r in enumerate(split):
                 label = MNLI_NAMES[r["mnli"]]
                 f.write(f"{i}\t{i}\t{i}e\tfiction\t{r['sentence1']}\t{r['sentence2']}\t{label}\t{label}\n")
     return root, dev
+
+
+def mnli_mismatched_rows(root):
+    with open(root / "MNLI" / "dev_mismatched.tsv", newline="") as f:
+        return [(r["sentence1"], r["sentence2"], MNLI_NAMES.index(r["gold_label"]))
+                for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
 
 
 def train(worker_binary, tiny_model_dir, tmp_path, task, data):
@@ -107,6 +115,14 @@ def test_task_trains_and_its_metric_equals_transformers_predictions_scored_by_sk
             labels = [r["mnli"] for r in dev]
             assert config.num_labels == 3 and config.id2label == dict(enumerate(MNLI_NAMES))
             assert config.label2id == {name: i for i, name in enumerate(MNLI_NAMES)}
+            # run_glue.py's final evaluation of validation_mismatched, its keys ending in _mm.
+            mismatched = mnli_mismatched_rows(root)
+            predicted_mm, _ = predictions(output, [r[0] for r in mismatched], [r[1] for r in mismatched])
+            assert final["eval_samples_mm"] == len(mismatched)
+            assert final["eval_accuracy_mm"] == pytest.approx(
+                accuracy_score([r[2] for r in mismatched], predicted_mm), abs=1e-12)
+            assert final["eval_accuracy_mm"] != final["eval_accuracy"] and final["eval_loss_mm"] > 0
+            assert not any("eval_accuracy_mm" in entry for entry in history), "run_glue.py: at the end only"
         else:
             labels = [1 - int(r["label"]) for r in dev]
             assert config.id2label == dict(enumerate(RTE_NAMES))

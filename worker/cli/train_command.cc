@@ -75,7 +75,7 @@ int RunTrainCommand(const CommandArgs& args) {
   reporter_options.progress_bar = !quiet && ::isatty(STDERR_FILENO);
   reporter_options.log_every_steps = quiet ? 0 : spec.logging_steps;
   reporter_options.log = options.log;
-  reporter_options.metrics = FindGlueTask(spec.task)->metrics;
+  reporter_options.metrics = job.task().metrics;
   const bool rank_zero = group.communicator->rank() == 0;
   if (!rank_zero) reporter_options.rows = stderr;  // stdout carries rank 0's epoch rows only
   ConsoleReporter reporter(reporter_options);

@@ -43,9 +43,23 @@ nlohmann::json TaskConfigOverrides(const JobSpec& spec, const GlueTask& task) {
   return overrides;
 }
 
-std::string ResolveData(const std::string& data, const fs::path& data_root) {
-  if (data == "download" || data_root.empty() || fs::path(data).is_absolute()) return data;
-  return (data_root / data).string();
+// Own files declare their metrics only once read: a metric_for_best_model that the spec check
+// could not rule out (f1 for three classes, accuracy for a regression) is refused here, before
+// training, rather than at the first evaluation.
+void CheckBestMetricReported(const JobSpec& spec, const JobData& data) {
+  if (spec.metric_for_best_model.empty()) return;
+  std::string name = spec.metric_for_best_model;
+  if (name.rfind("eval_", 0) == 0) name = name.substr(5);
+  if (name == "loss") return;
+  std::string reported = "loss";
+  for (const std::string& metric : data.task.metrics) {
+    if (metric == name) return;
+    reported += ", " + metric;
+  }
+  const std::string problem =
+      data.task.regression() ? "is a regression" : "has " + std::to_string(data.task.num_labels()) + " labels";
+  throw Error("metric_for_best_model: " + data.description + " " + problem + ", whose evaluation reports " + reported +
+              ", not " + spec.metric_for_best_model);
 }
 
 torch::Device DeviceFor(const JobSpec& spec, int cuda_device) {
@@ -67,7 +81,12 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   sources.search_root = options_.data_root;
   model_dir_ = ResolveModel(spec_.model, sources);
   tokenizer_ = std::make_unique<BertTokenizer>(BertTokenizer::FromModelDir(model_dir_));
-  const GlueTask& task = *FindGlueTask(spec_.task);
+  const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
+  auto warn = [this](const std::string& line) { Log(line); };
+  JobData data = LoadJobData(spec_, options_.data_root, cache, warn);
+  task_ = data.task;
+  const GlueTask& task = task_;
+  CheckBestMetricReported(spec_, data);
   LoadedModel loaded = LoadPretrained(model_dir_, static_cast<uint64_t>(spec_.seed), TaskConfigOverrides(spec_, task));
   const nlohmann::json loaded_config_json = loaded.config.ToJson();
   // As Trainer's set_seed(seed) after the model is built: the default generator, which dropout
@@ -79,31 +98,36 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
   // without error and mean nothing.
   const ProblemType wanted = task.regression() ? ProblemType::kRegression : ProblemType::kSingleLabelClassification;
   if (ProblemTypeOf(loaded.config) != wanted) {
-    throw Error(model_dir_.string() + "/config.json: task " + spec_.task + " is " + ProblemTypeName(wanted) +
+    throw Error(model_dir_.string() + "/config.json: " + data.description + " is " + ProblemTypeName(wanted) +
                 ", but the model is a " + ProblemTypeName(ProblemTypeOf(loaded.config)) + " head (num_labels " +
                 std::to_string(loaded.config.num_labels) + ", or problem_type); train from a checkpoint without "
                 "that head or set model_config_overrides: {num_labels: " + std::to_string(task.num_labels()) + "}");
   }
+  // Trainer's first forward sets problem_type and the saved config.json carries it, so that
+  // transformers reads the head back as what it is (MRPC keeps the checkpoint's config, as above).
+  if (task.name != "mrpc") loaded.config.raw["problem_type"] = ProblemTypeName(wanted);
   if (const std::string warning = loaded.report.Describe(); !warning.empty()) Log(warning);
   if (spec_.device != "cuda") {
     for (const std::string& warning : CpuPerformanceWarnings(spec_.bf16)) Log(warning);
   }
 
-  const fs::path cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
-  const std::string data = ResolveData(spec_.data, options_.data_root);
   const int max_length = static_cast<int>(spec_.max_seq_length);
   const TextInputs inputs = task.text_columns.size() == 1 ? TextInputs::kSingleSentences : TextInputs::kPairs;
-  auto warn = [this](const std::string& line) { Log(line); };
-  train_data_ = TokenizePairs(*tokenizer_,
-                              FirstExamples(LoadTaskSplit(task, data, "train", cache, warn), spec_.max_train_samples),
-                              max_length, 0, inputs);
-  eval_data_ = TokenizePairs(
-      *tokenizer_,
-      FirstExamples(LoadTaskSplit(task, data, task.eval_splits.front(), cache, warn), spec_.max_eval_samples),
-      max_length, 0, inputs);
-  if (train_data_.examples.empty()) throw Error("data: the train split of " + spec_.data + " is empty");
+  train_data_ = TokenizePairs(*tokenizer_, FirstExamples(std::move(data.train), spec_.max_train_samples), max_length,
+                              0, inputs);
+  for (EvalSplit& split : data.evals) {
+    TokenizedDataset tokenized =
+        TokenizePairs(*tokenizer_, FirstExamples(std::move(split.rows), spec_.max_eval_samples), max_length, 0, inputs);
+    if (split.key_suffix.empty()) {
+      eval_data_ = std::move(tokenized);
+    } else {
+      final_only_evals_.push_back({split.key_suffix, std::move(tokenized)});
+    }
+  }
+  if (train_data_.examples.empty()) throw Error("data: the train split of " + data.description + " is empty");
 
   const int32_t pad_id = tokenizer_->pad_id();
+  trainer_pad_id_ = pad_id;
   state_ = PlanInitialState(spec_, train_data_.lengths, communicator_->world_size());
   session_ = std::make_unique<TrainingSession>(std::move(loaded.model), loaded.config, spec_, state_.total_steps,
                                                DeviceFor(spec_, options_.cuda_device));
@@ -171,6 +195,15 @@ TrainingJobResult TrainingJob::Run() {
   if (evaluator_) {
     result.final_eval = evaluator_->Evaluate(session_->model(), session_->precision(), session_->device());
   }
+  // run_glue.py evaluates MNLI's mismatched split after training only, its keys ending in _mm.
+  std::vector<std::pair<std::string, EvalResult>> final_only;
+  if (evaluator_) {
+    for (const auto& [suffix, dataset] : final_only_evals_) {
+      Evaluator evaluator(dataset, spec_.per_device_eval_batch_size, *communicator_, trainer_pad_id_, task_.metrics);
+      final_only.emplace_back(suffix,
+                              evaluator.Evaluate(session_->model(), session_->precision(), session_->device()));
+    }
+  }
   if (communicator_->rank() == 0 && !options_.output_dir.empty()) {
     SavePretrained(session_->model(), session_->config(), model_dir_, options_.output_dir);
     nlohmann::json results = state_.ToJson();
@@ -178,6 +211,11 @@ TrainingJobResult TrainingJob::Run() {
       nlohmann::json final_eval = {{"eval_loss", result.final_eval->loss},
                                    {"eval_samples", result.final_eval->examples}};
       for (const auto& [name, value] : result.final_eval->metrics) final_eval["eval_" + name] = value;
+      for (const auto& [suffix, eval] : final_only) {
+        final_eval["eval_loss" + suffix] = eval.loss;
+        final_eval["eval_samples" + suffix] = eval.examples;
+        for (const auto& [name, value] : eval.metrics) final_eval["eval_" + name + suffix] = value;
+      }
       results["final_eval"] = final_eval;
     }
     WriteFileAtomically(options_.output_dir / "trainer_state.json", results.dump(2) + "\n");

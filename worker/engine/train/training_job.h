@@ -11,6 +11,7 @@
 
 #include "common/config/job_spec.h"
 #include "common/data/tokenized_dataset.h"
+#include "common/train/glue_tasks.h"
 #include "common/text/bert_tokenizer.h"
 #include "worker/engine/checkpoint/checkpoint_manager.h"
 #include "worker/engine/report/tracking_reporter.h"
@@ -58,6 +59,8 @@ class TrainingJob {
   int64_t train_examples() const { return static_cast<int64_t>(train_data_.examples.size()); }
   int64_t eval_examples() const { return static_cast<int64_t>(eval_data_.examples.size()); }
   const std::filesystem::path& model_dir() const { return model_dir_; }
+  // The GLUE task, or the one the spec's train_file defines (its labels and metrics).
+  const GlueTask& task() const { return task_; }
 
  private:
   void Log(const std::string& line) const {
@@ -71,7 +74,11 @@ class TrainingJob {
   std::filesystem::path model_dir_;
   std::unique_ptr<BertTokenizer> tokenizer_;
   TokenizedDataset train_data_;
+  GlueTask task_;
   TokenizedDataset eval_data_;
+  // Splits evaluated with the final model only, with their key suffix (MNLI's "_mm").
+  std::vector<std::pair<std::string, TokenizedDataset>> final_only_evals_;
+  int32_t trainer_pad_id_ = 0;
   std::unique_ptr<TrainingSession> session_;
   std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<Evaluator> evaluator_;
