@@ -17,11 +17,16 @@ std::string Resolve(const std::string& path, const fs::path& data_root) {
   return (data_root / path).string();
 }
 
-JobData LoadOwnFiles(const JobSpec& spec, const fs::path& data_root) {
+OwnFilesColumns ColumnsOf(const JobSpec& spec) {
   OwnFilesColumns columns;
   columns.text_column_names = spec.text_column_names;
   columns.label_column_name = spec.label_column_name;
   columns.do_regression = spec.do_regression;
+  return columns;
+}
+
+JobData LoadOwnFiles(const JobSpec& spec, const fs::path& data_root) {
+  const OwnFilesColumns columns = ColumnsOf(spec);
   const TableFile train = ReadTableFile(Resolve(spec.train_file, data_root));
   JobData data;
   data.task = OwnFilesTask(train, columns);
@@ -68,6 +73,31 @@ JobData LoadJobData(const JobSpec& spec, const fs::path& data_root, const fs::pa
   for (size_t i = 0; i < task->eval_splits.size(); ++i) {
     // run_glue.py's names: MNLI's second evaluation split gets "_mm" keys.
     data.evals.push_back({i == 0 ? "" : "_mm", LoadTaskSplit(*task, folder, task->eval_splits[i], cache_dir, warn)});
+  }
+  return data;
+}
+
+PredictData LoadPredictData(const JobSpec& spec, const fs::path& data_root, const fs::path& cache_dir,
+                            const std::function<void(const std::string&)>& warn) {
+  PredictData data;
+  if (!spec.train_file.empty()) {
+    if (spec.test_file.empty()) throw Error("test_file: the job spec names no test_file to predict");
+    const OwnFilesColumns columns = ColumnsOf(spec);
+    data.task = OwnFilesTask(ReadTableFile(Resolve(spec.train_file, data_root)), columns);
+    const TableFile test = ReadTableFile(Resolve(spec.test_file, data_root));
+    data.splits.push_back({"predict_results.txt", OwnFilesExamples(test, data.task, columns, false)});
+    return data;
+  }
+  const GlueTask* task = FindGlueTask(spec.task);
+  if (task == nullptr) throw Error("task: unknown task " + spec.task);
+  data.task = *task;
+  const std::string folder = Resolve(spec.data, data_root);
+  if (task->name == "mnli") {
+    data.splits.push_back({"predict_results_mnli.txt", LoadTaskSplit(*task, folder, "test_matched", cache_dir, warn)});
+    data.splits.push_back(
+        {"predict_results_mnli-mm.txt", LoadTaskSplit(*task, folder, "test_mismatched", cache_dir, warn)});
+  } else {
+    data.splits.push_back({"predict_results_" + task->name + ".txt", LoadTaskSplit(*task, folder, "test", cache_dir, warn)});
   }
   return data;
 }

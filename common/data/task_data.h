@@ -39,4 +39,21 @@ struct JobData {
 JobData LoadJobData(const JobSpec& spec, const std::filesystem::path& data_root, const std::filesystem::path& cache_dir,
                     const std::function<void(const std::string&)>& warn);
 
+struct PredictSplit {
+  std::string results_file;  // run_glue.py's name: "predict_results_rte.txt", "..._mnli-mm.txt"
+  std::vector<SentencePair> rows;
+};
+
+struct PredictData {
+  GlueTask task;  // as LoadJobData's (own files: the train file decides columns and labels)
+  std::vector<PredictSplit> splits;
+};
+
+// What `predict` runs on: a GLUE task's test split (MNLI's test_matched and test_mismatched), or
+// the spec's test_file, whose label column may be absent. Your own files' results file is
+// "predict_results.txt", as run_classification.py names it.
+PredictData LoadPredictData(const JobSpec& spec, const std::filesystem::path& data_root,
+                            const std::filesystem::path& cache_dir,
+                            const std::function<void(const std::string&)>& warn);
+
 }  // namespace bertfleet

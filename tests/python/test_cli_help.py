@@ -25,7 +25,7 @@ def test_help_exits_0_with_options_environment_and_an_example(name, argv):
     assert re.search(r"^options:\n  --", text, re.M), text
     assert re.search(r"^  --help$", text, re.M), "every --help lists --help"
     assert re.search(r"^environment:( none read)?$", text, re.M), text
-    example = re.search(r"^example:\n  (.*)$", text, re.M)
+    example = re.search(r"^examples?:\n  (.*)$", text, re.M)
     assert example, text
     program = name.split()[0]
     assert example.group(1).startswith(program), example.group(1)

@@ -132,6 +132,41 @@ def test_task_trains_and_its_metric_equals_transformers_predictions_scored_by_sk
     assert final["eval_samples"] == len(dev)
 
 
+def test_predict_writes_run_glue_results_files_for_rte_and_both_mnli_test_splits(
+        tmp_path, worker_binary, base_model_dir, glue_data):
+    root, dev = glue_data
+    header = {"RTE": "index\tsentence1\tsentence2\n",
+              "MNLI": "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\n"}
+    for folder, files in (("RTE", ["test.tsv"]), ("MNLI", ["test_matched.tsv", "test_mismatched.tsv"])):
+        for k, name in enumerate(files):
+            with open(root / folder / name, "w") as f:
+                f.write(header[folder])
+                for i, r in enumerate(dev[k * 10:k * 10 + 15]):  # no label column, as GLUE's test files
+                    extra = f"{i}\t{i}e\tfiction\t" if folder == "MNLI" else ""
+                    f.write(f"{i}\t{extra}{r['sentence1']}\t{r['sentence2']}\n")
+    for task, names, files in (("rte", RTE_NAMES, ["predict_results_rte.txt"]),
+                               ("mnli", MNLI_NAMES, ["predict_results_mnli.txt", "predict_results_mnli-mm.txt"])):
+        output, _ = train(worker_binary, base_model_dir, tmp_path, task, root)
+        job = tmp_path / f"{task}-predict.yaml"
+        job.write_text(f"task: {task}\ndata: {root}\nmax_seq_length: 64\n")
+        result = subprocess.run([str(worker_binary), "predict", "--model", str(output), "--job", str(job)],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        for k, name in enumerate(files):
+            lines = (output / name).read_text().splitlines()  # next to the model, as run_glue.py's output_dir
+            assert lines[0] == "index\tprediction"
+            rows = dev[k * 10:k * 10 + 15]
+            predicted, _ = predictions(output, [r["sentence1"] for r in rows], [r["sentence2"] for r in rows])
+            assert lines[1:] == [f"{i}\t{names[p]}" for i, p in enumerate(predicted)]
+    # RTE's 2-way head cannot name MNLI's three classes: refused, not a plausible wrong file.
+    job.write_text(f"task: mnli\ndata: {root}\n")
+    refused = subprocess.run([str(worker_binary), "predict", "--model", str(tmp_path / "rte"), "--job", str(job),
+                              "--output-dir", str(tmp_path / "refused")], capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert "single_label_classification head with num_labels 2 cannot predict task mnli" in refused.stderr
+    assert not (tmp_path / "refused" / "predict_results_mnli.txt").exists()
+
+
 def test_single_sentence_tasks_encode_one_sentence_like_transformers(tmp_path, worker_binary, tiny_model_dir,
                                                                      glue_data):
     """CoLA rows hold one sentence: no [SEP] second segment, token types all 0."""

@@ -185,3 +185,67 @@ def test_bad_input_fails_before_training_naming_file_line_and_column(tmp_path, w
     }[case]
     assert expected in result.stderr
     assert "training:" not in result.stderr and not (output / "config.json").exists()
+
+
+def predict(worker_binary, model_dir, job_text, tmp_path):
+    job = tmp_path / "predict.yaml"
+    job.write_text(job_text)
+    result = subprocess.run([str(worker_binary), "predict", "--model", str(model_dir), "--job", str(job),
+                             "--output-dir", str(tmp_path / "predictions")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def results_file(path):
+    lines = path.read_text().splitlines()
+    assert lines[0] == "index\tprediction"  # run_glue.py's header
+    return [line.split("\t") for line in lines[1:]]
+
+
+def test_predict_writes_label_names_for_a_test_file_without_labels_as_pipeline_answers(
+        tmp_path, worker_binary, headless_model_dir, shared_data):
+    rows = mrpc_rows(shared_data, "train", 48)
+    kind = lambda r: ["plain", "comma"][int("," in r["sentence1"])]
+    with open(tmp_path / "train.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps({"text": r["sentence1"], "kind": kind(r)}) + "\n")
+    unseen = mrpc_rows(shared_data, "test", 20)
+    with open(tmp_path / "test.csv", "w", newline="") as f:  # another format, and no label column
+        writer = csv.writer(f)
+        writer.writerow(["text"])
+        writer.writerows([[r["sentence1"]] for r in unseen])
+    spec = (f"train_file: {tmp_path / 'train.jsonl'}\nvalidation_file: {tmp_path / 'train.jsonl'}\n"
+            f"test_file: {tmp_path / 'test.csv'}\nlabel_column_name: kind\nmodel: {headless_model_dir}\n")
+    _, output = train(worker_binary, tmp_path, "kinds", spec, epochs=8)
+    printed = predict(worker_binary, output, spec + "max_seq_length: 64\n", tmp_path)
+    assert "wrote 20 predictions" in printed.stdout and "labelled" not in printed.stdout
+    written = results_file(tmp_path / "predictions" / "predict_results.txt")
+    classifier = pipeline("text-classification", model=str(output), tokenizer=str(output))
+    answers = classifier([r["sentence1"] for r in unseen], truncation=True, max_length=64)
+    assert written == [[str(i), answer["label"]] for i, answer in enumerate(answers)]
+    assert len({label for _, label in written}) > 1, "constant predictions: a weak comparison"
+
+
+def test_predict_writes_regression_scores_as_run_glue_formats_them(tmp_path, worker_binary, headless_model_dir,
+                                                                   shared_data):
+    rows = mrpc_rows(shared_data, "train", 48)
+    with open(tmp_path / "scores.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["sentence1", "sentence2", "label"])
+        writer.writerows([[r["sentence1"], r["sentence2"], 0.5 + 3 * int("," in r["sentence1"])] for r in rows])
+    spec = (f"train_file: {tmp_path / 'scores.csv'}\nvalidation_file: {tmp_path / 'scores.csv'}\n"
+            f"test_file: {tmp_path / 'scores.csv'}\nmodel: {headless_model_dir}\n")
+    _, output = train(worker_binary, tmp_path, "scores", spec, epochs=8)
+    printed = predict(worker_binary, output, spec + "max_seq_length: 64\n", tmp_path)
+    assert "labelled 48" in printed.stdout and "pearson" in printed.stdout  # a labelled test file is also scored
+    written = results_file(tmp_path / "predictions" / "predict_results.txt")
+    tokenizer = BertTokenizerFast.from_pretrained(str(output))
+    model = BertForSequenceClassification.from_pretrained(str(output), attn_implementation="eager").eval()
+    encoded = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True,
+                        max_length=64, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        scores = model(**encoded).logits[:, 0].tolist()
+    assert [index for index, _ in written] == [str(i) for i in range(48)]
+    for (_, text), score in zip(written, scores):
+        assert abs(float(text) - score) <= 0.0005 + 1e-5, (text, score)  # "%3.3f", as run_glue.py writes
+        assert text == f"{float(text):3.3f}"

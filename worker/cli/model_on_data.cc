@@ -3,12 +3,9 @@
 #include <cstdio>
 
 #include "common/data/mrpc_dataset.h"
-#include "common/data/tokenized_dataset.h"
 #include "common/train/glue_tasks.h"
-#include "common/text/bert_tokenizer.h"
 #include "common/util/usable_cores.h"
 #include "worker/engine/kernels/cpu/cpu_performance.h"
-#include "worker/engine/checkpoint/pretrained.h"
 
 namespace bertfleet {
 
@@ -21,22 +18,29 @@ void AddModelOnDataOptions(ArgParser& parser) {
       .Flag("bf16", "bf16 autocast (faster on AMX CPUs, slower on CPUs without AVX-512)");
 }
 
-EvalResult RunModelOnData(const ArgParser& parser) {
-  const std::string model_dir = parser.Get("model");
+ModelOnData::ModelOnData(const ArgParser& parser, int64_t batch_size, int max_length)
+    : model_dir_(parser.Get("model")),
+      batch_size_(parser.GetInt("batch-size", batch_size)),
+      max_length_(static_cast<int>(parser.GetInt("max-seq-length", max_length))) {
   torch::set_num_threads(static_cast<int>(parser.GetInt("threads", UsableCores())));
-  const BertTokenizer tokenizer = BertTokenizer::FromModelDir(model_dir);
-  LoadedModel loaded = LoadPretrained(model_dir, /*seed=*/42);
-  CheckVocabMatchesModel(tokenizer.vocab_size(), loaded.config, model_dir);
-  const auto rows = ReadGlueTsv(parser.Get("data"));
-  const TokenizedDataset dataset =
-      TokenizePairs(tokenizer, rows, static_cast<int>(parser.GetInt("max-seq-length", 128)));
+  tokenizer_ = std::make_unique<BertTokenizer>(BertTokenizer::FromModelDir(model_dir_));
+  loaded_ = std::make_unique<LoadedModel>(LoadPretrained(model_dir_, /*seed=*/42));
+  CheckVocabMatchesModel(tokenizer_->vocab_size(), loaded_->config, model_dir_);
+  precision_.bf16 = parser.Has("bf16");
+  for (const std::string& warning : CpuPerformanceWarnings(precision_.bf16)) std::fprintf(stderr, "%s\n", warning.c_str());
+}
+
+EvalResult ModelOnData::Run(const std::vector<SentencePair>& rows, const std::vector<std::string>& metrics,
+                            TextInputs inputs) const {
+  const TokenizedDataset dataset = TokenizePairs(*tokenizer_, rows, max_length_, 0, inputs);
   SingleProcessCommunicator single_process;
-  const Evaluator evaluator(dataset, parser.GetInt("batch-size", 32), single_process, tokenizer.pad_id(),
-                            FindGlueTask("mrpc")->metrics);
-  Precision precision;
-  precision.bf16 = parser.Has("bf16");
-  for (const std::string& warning : CpuPerformanceWarnings(precision.bf16)) std::fprintf(stderr, "%s\n", warning.c_str());
-  return evaluator.Evaluate(loaded.model, precision, torch::kCPU);
+  const Evaluator evaluator(dataset, batch_size_, single_process, tokenizer_->pad_id(), metrics);
+  return evaluator.Evaluate(loaded_->model, precision_, torch::kCPU);
+}
+
+EvalResult RunModelOnData(const ArgParser& parser) {
+  const ModelOnData model(parser, 32, 128);
+  return model.Run(ReadGlueTsv(parser.Get("data")), FindGlueTask("mrpc")->metrics, TextInputs::kPairs);
 }
 
 }  // namespace bertfleet
