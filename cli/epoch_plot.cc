@@ -1,10 +1,12 @@
 #include "cli/epoch_plot.h"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
+#include "cli/eval_metrics.h"
 #include "common/util/error.h"
 
 namespace bertfleet::cli {
@@ -111,7 +113,12 @@ std::string Panel(double x0, const std::string& title, const std::vector<Series>
 std::string EpochCurvesSvg(const v1::Job& job) {
   if (job.epochs_size() == 0) throw Error("job " + job.id() + " has no finished epoch yet: nothing to plot");
   Series train_loss{"train_loss", "#1f77b4", {}}, eval_loss{"eval_loss", "#d62728", {}};
-  Series accuracy{"eval_accuracy", "#2ca02c", {}}, f1{"eval_f1", "#9467bd", {}};
+  // One panel per metric the job's task reports (MRPC: accuracy, then F1).
+  static const char* const kColors[] = {"#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2"};
+  std::vector<Series> metrics;
+  for (const std::string& name : EvalMetricNames(job)) {
+    metrics.push_back({"eval_" + name, kColors[metrics.size() % (sizeof(kColors) / sizeof(kColors[0]))], {}});
+  }
   int64_t max_epoch = 1;
   for (const auto& m : job.epochs()) {
     const double epoch = double(m.epoch());
@@ -119,18 +126,22 @@ std::string EpochCurvesSvg(const v1::Job& job) {
     train_loss.points.push_back({epoch, m.train_loss()});
     if (!m.evaluated()) continue;
     eval_loss.points.push_back({epoch, m.eval_loss()});
-    accuracy.points.push_back({epoch, m.eval_accuracy()});
-    f1.points.push_back({epoch, m.eval_f1()});
+    for (Series& series : metrics) {
+      if (const std::optional<double> value = EvalMetric(m, series.name.substr(5))) {
+        series.points.push_back({epoch, *value});
+      }
+    }
   }
-  const double width = 3 * kPanelWidth, height = kTop + kPanelHeight;
+  const double width = double(1 + metrics.size()) * kPanelWidth, height = kTop + kPanelHeight;
   std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Px(width) + "\" height=\"" + Px(height) +
                     "\" viewBox=\"0 0 " + Px(width) + " " + Px(height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg += "<text x=\"8\" y=\"16\" font-size=\"13\">" + Escape(job.id()) + "</text>\n";
   svg += Panel(0, "Loss", {train_loss, eval_loss}, max_epoch);
-  svg += Panel(kPanelWidth, "Accuracy", {accuracy}, max_epoch);
-  svg += Panel(2 * kPanelWidth, "F1", {f1}, max_epoch);
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    svg += Panel(double(i + 1) * kPanelWidth, EvalMetricTitle(metrics[i].name.substr(5)), {metrics[i]}, max_epoch);
+  }
   return svg + "</svg>\n";
 }
 

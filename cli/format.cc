@@ -1,5 +1,9 @@
 #include "cli/format.h"
 
+#include <optional>
+
+#include "cli/eval_metrics.h"
+
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -99,15 +103,31 @@ std::string WorkersTable(const std::vector<bertfleet::v1::Worker>& workers) {
 }
 
 std::string EpochTable(const bertfleet::v1::Job& job) {
-  std::vector<std::vector<std::string>> rows = {
-      {"Epoch", "Step", "Training Loss", "Validation Loss", "Accuracy", "F1", "Samples/s"}};
+  const std::vector<std::string> names = EvalMetricNames(job);
+  std::vector<std::string> header = {"Epoch", "Step", "Training Loss", "Validation Loss"};
+  for (const std::string& name : names) header.push_back(EvalMetricTitle(name));
+  header.push_back("Samples/s");
+  std::vector<std::vector<std::string>> rows = {header};
   for (const auto& m : job.epochs()) {
-    rows.push_back({std::to_string(m.epoch()), std::to_string(m.global_step()), Fixed(m.train_loss(), 6),
-                    m.evaluated() ? Fixed(m.eval_loss(), 6) : "-",
-                    m.evaluated() ? Fixed(m.eval_accuracy(), 6) : "-",
-                    m.evaluated() ? Fixed(m.eval_f1(), 6) : "-", Fixed(m.train_samples_per_second(), 1)});
+    std::vector<std::string> row = {std::to_string(m.epoch()), std::to_string(m.global_step()),
+                                    Fixed(m.train_loss(), 6), m.evaluated() ? Fixed(m.eval_loss(), 6) : "-"};
+    for (const std::string& name : names) {
+      const std::optional<double> value = m.evaluated() ? EvalMetric(m, name) : std::nullopt;
+      row.push_back(value ? Fixed(*value, 6) : "-");
+    }
+    row.push_back(Fixed(m.train_samples_per_second(), 1));
+    rows.push_back(std::move(row));
   }
   return Table(rows);
+}
+
+// "  accuracy 0.867647  f1 0.906574": the epoch's metrics, by name.
+std::string EvalMetricsText(const bertfleet::v1::EpochMetrics& m) {
+  std::string text;
+  for (const std::string& name : EvalMetricNames(m)) {
+    if (const std::optional<double> value = EvalMetric(m, name)) text += "  " + name + " " + Fixed(*value, 6);
+  }
+  return text;
 }
 
 std::string AttemptsTable(const bertfleet::v1::Job& job) {
@@ -149,8 +169,7 @@ std::string JobDetails(const bertfleet::v1::Job& job) {
   if (job.epochs_size() > 0) out += "\n" + EpochTable(job);
   if (job.has_final_metrics() && job.final_metrics().evaluated()) {
     const auto& m = job.final_metrics();
-    out += "\nfinal: eval_loss " + Fixed(m.eval_loss(), 6) + "  accuracy " + Fixed(m.eval_accuracy(), 6) +
-           "  f1 " + Fixed(m.eval_f1(), 6) + "\n";
+    out += "\nfinal: eval_loss " + Fixed(m.eval_loss(), 6) + EvalMetricsText(m) + "\n";
   }
   return out;
 }
@@ -169,8 +188,7 @@ std::string EventLine(const bertfleet::v1::JobEvent& event) {
       const auto& m = event.epoch();
       std::string out = line + "epoch " + std::to_string(m.epoch()) + "  train_loss " + Fixed(m.train_loss(), 6);
       if (m.evaluated()) {
-        out += "  eval_loss " + Fixed(m.eval_loss(), 6) + "  accuracy " + Fixed(m.eval_accuracy(), 6) +
-               "  f1 " + Fixed(m.eval_f1(), 6);
+        out += "  eval_loss " + Fixed(m.eval_loss(), 6) + EvalMetricsText(m);
       }
       return out;
     }

@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cli/eval_metrics.h"
 #include "cli/epoch_plot.h"
 #include "cli/format.h"
 #include "cli/retry.h"
@@ -37,10 +39,17 @@ int Fail(const grpc::Status& status) {
 }  // namespace
 
 std::string EpochCsv(const v1::Job& job) {
-  std::string out = "epoch,global_step,train_loss,eval_loss,eval_accuracy,eval_f1,train_samples_per_second\n";
+  const std::vector<std::string> names = EvalMetricNames(job);
+  std::string out = "epoch,global_step,train_loss,eval_loss";
+  for (const std::string& name : names) out += ",eval_" + name;
+  out += ",train_samples_per_second\n";
   for (const auto& m : job.epochs()) {
     out += std::to_string(m.epoch()) + "," + std::to_string(m.global_step()) + "," + Exact(m.train_loss()) + ",";
-    out += m.evaluated() ? Exact(m.eval_loss()) + "," + Exact(m.eval_accuracy()) + "," + Exact(m.eval_f1()) : ",,";
+    out += m.evaluated() ? Exact(m.eval_loss()) : "";
+    for (const std::string& name : names) {
+      const std::optional<double> value = m.evaluated() ? EvalMetric(m, name) : std::nullopt;
+      out += "," + (value ? Exact(*value) : "");
+    }
     out += "," + Exact(m.train_samples_per_second()) + "\n";
   }
   return out;

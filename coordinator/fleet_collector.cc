@@ -82,6 +82,14 @@ void AddJobGauges(Gauges& gauges, const v1::Job& job) {
              evaluated->eval_f1());
   gauges.Add("bertfleet_job_eval_loss", "Validation loss after the job's last evaluated epoch", labels,
              evaluated->eval_loss());
+  // One series name for every task: the metric is a label, so a dashboard shows whatever the job
+  // reports (matthews_correlation, pearson, macro_f1, ...) without knowing the task.
+  for (const v1::MetricValue& metric : evaluated->eval_metrics()) {
+    gauges.Add("bertfleet_job_eval_metric",
+               "A metric of the job's task (label metric: accuracy, f1, matthews_correlation, pearson, ...) after "
+               "its last evaluated epoch",
+               {{"job", job.id()}, {"metric", metric.name()}}, metric.value());
+  }
 }
 
 }  // namespace

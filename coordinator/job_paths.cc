@@ -50,6 +50,12 @@ void CheckPath(const std::string& key, const std::string& value, const std::stri
 
 void CheckJobPaths(const JobSpec& spec, const std::string& data_root, const std::string& checkpoint_root) {
   if (spec.data != "download") CheckPath("data", spec.data, "coordinator's data root", data_root);
+  // Your own files are read by the workers under the same root.
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"train_file", spec.train_file},
+                                   {"validation_file", spec.validation_file},
+                                   {"test_file", spec.test_file}}) {
+    if (!value.empty()) CheckPath(key, value, "coordinator's data root", data_root);
+  }
   // A hub id ("org/name") never contains ".." nor starts with "/"; anything else is a local path.
   CheckPath("model", spec.model, "coordinator's data root", data_root);
   // TensorBoard files go under the job's own output directory on the workers.

@@ -1,5 +1,6 @@
 #pragma once
-// Where a submitted job may read from: its `data` and local `model` paths must resolve inside
+// Where a submitted job may read from: its `data`, own files (`train_file`, `validation_file`,
+// `test_file`) and local `model` paths must resolve inside
 // the coordinator's data root (workers resolve them there too, see Assignment.data_root), and
 // `resume_from_checkpoint` inside its checkpoint root. Resolution follows symlinks, so a link
 // inside a root that points outside it is refused like "..": a root's contents are what the

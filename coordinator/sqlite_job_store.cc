@@ -89,6 +89,18 @@ CREATE UNIQUE INDEX epoch_metrics_job_epoch ON epoch_metrics(job_id, epoch);
 ALTER TABLE jobs ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX jobs_owner_request ON jobs(owner, request_id) WHERE request_id != '';
 )sql",
+    // 4: every task's metrics (issue 21): an epoch's evaluation by metric name, in the task's
+    // order (matthews_correlation for cola, pearson and spearmanr for stsb, ...).
+    R"sql(
+CREATE TABLE epoch_eval_metrics (
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  epoch INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (job_id, epoch, name)
+);
+)sql",
 };
 
 std::string JoinIds(const google::protobuf::RepeatedPtrField<std::string>& ids) {
@@ -249,6 +261,17 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
       m->set_train_samples_per_second(q.Double(6));
       m->set_evaluated(q.Int(7) != 0);
     }
+    Statement e(db_, "SELECT epoch, name, value FROM epoch_eval_metrics WHERE job_id=? ORDER BY epoch, position");
+    e.Bind(1, stored.job.id());
+    int epoch_index = 0;
+    while (e.Step() == SQLITE_ROW) {
+      while (epoch_index < stored.job.epochs_size() && stored.job.epochs(epoch_index).epoch() < e.Int(0)) ++epoch_index;
+      if (epoch_index == stored.job.epochs_size()) break;
+      if (stored.job.epochs(epoch_index).epoch() != e.Int(0)) continue;
+      bertfleet::v1::MetricValue* metric = stored.job.mutable_epochs(epoch_index)->add_eval_metrics();
+      metric->set_name(e.Text(1));
+      metric->set_value(e.Double(2));
+    }
     Statement a(db_,
                 "SELECT attempt, worker_ids, started_at_ms, finished_at_ms, outcome, message, resumed_from "
                 "FROM attempts WHERE job_id=? ORDER BY attempt");
@@ -291,6 +314,19 @@ void SqliteJobStore::FinishAttempt(const std::string& job_id, int32_t attempt, c
 
 bool SqliteJobStore::AddEpochMetrics(const std::string& job_id, int32_t attempt, const EpochMetrics& m) {
   std::lock_guard<std::mutex> lock(mu_);
+  // The epoch row and its metrics land together or not at all.
+  Exec("BEGIN IMMEDIATE");
+  try {
+    const bool added = InsertEpochMetrics(job_id, attempt, m);
+    Exec("COMMIT");
+    return added;
+  } catch (...) {
+    Exec("ROLLBACK");
+    throw;
+  }
+}
+
+bool SqliteJobStore::InsertEpochMetrics(const std::string& job_id, int32_t attempt, const EpochMetrics& m) {
   Statement s(db_,
               "INSERT OR IGNORE INTO epoch_metrics (job_id, attempt, epoch, global_step, train_loss, "
               "eval_loss, eval_accuracy, eval_f1, train_samples_per_second, evaluated) "
@@ -300,7 +336,16 @@ bool SqliteJobStore::AddEpochMetrics(const std::string& job_id, int32_t attempt,
   s.BindDouble(8, m.eval_f1()).BindDouble(9, m.train_samples_per_second());
   s.Bind(10, static_cast<int64_t>(m.evaluated()));
   s.Step();
-  return sqlite3_changes(db_) == 1;
+  if (sqlite3_changes(db_) != 1) return false;  // the epoch is recorded already (an earlier attempt's)
+  for (int i = 0; i < m.eval_metrics_size(); ++i) {
+    Statement metric(db_,
+                     "INSERT OR IGNORE INTO epoch_eval_metrics (job_id, epoch, position, name, value) "
+                     "VALUES (?,?,?,?,?)");
+    metric.Bind(1, job_id).Bind(2, m.epoch()).Bind(3, static_cast<int64_t>(i)).Bind(4, m.eval_metrics(i).name());
+    metric.BindDouble(5, m.eval_metrics(i).value());
+    metric.Step();
+  }
+  return true;
 }
 
 void SqliteJobStore::AppendEvent(const JobEvent& event) {

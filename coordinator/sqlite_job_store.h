@@ -18,7 +18,7 @@ class SqliteJobStore : public JobStore {
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   int SchemaVersion();
 
   int64_t InsertJob(const bertfleet::v1::Job& job) override;
@@ -37,6 +37,7 @@ class SqliteJobStore : public JobStore {
  private:
   void Exec(const std::string& sql);
   void Migrate();
+  bool InsertEpochMetrics(const std::string& job_id, int32_t attempt, const v1::EpochMetrics& m);  // mu_ held
 
   std::string path_;
   sqlite3* db_ = nullptr;

@@ -70,6 +70,21 @@ TEST_F(JobPathsTest, DotDotAndAbsolutePathsOutsideAreRefusedNamingTheKey) {
             std::string::npos);
 }
 
+TEST_F(JobPathsTest, OwnFilesMustBeInsideTheDataRoot) {
+  JobSpec spec;
+  spec.train_file = "tickets/train.csv";
+  spec.validation_file = (data_ / "tickets" / "dev.jsonl").string();  // absolute inside the root
+  EXPECT_EQ(Check(spec), "");
+  spec.test_file = "../../etc/passwd.csv";
+  EXPECT_NE(Check(spec).find("test_file: ../../etc/passwd.csv must not use '..'"), std::string::npos);
+  spec.test_file = "";
+  spec.validation_file = "/home/alice/dev.csv";
+  EXPECT_EQ(Check(spec), "validation_file: /home/alice/dev.csv is outside the coordinator's data root " + data_.string());
+  spec.validation_file = "";
+  spec.train_file = "/srv/other/train.csv";
+  EXPECT_NE(Check(spec).find("train_file: /srv/other/train.csv is outside"), std::string::npos);
+}
+
 TEST_F(JobPathsTest, SymbolicLinksOutOfTheRootAreRefused) {
   fs::create_directory_symlink(base_ / "secret", data_ / "escape");
   JobSpec spec;

@@ -97,6 +97,23 @@ TEST(FleetGaugesTest, PerJobResultsComeFromTheLastEvaluatedEpoch) {
   EXPECT_EQ(Value(families, "bertfleet_job_state", {{"job", "job-1"}, {"state", "running"}}), 1.0);
 }
 
+TEST(FleetGaugesTest, EveryTaskMetricIsOneSeriesLabelledByItsName) {
+  v1::Job job = MakeJob("job-2", v1::JOB_STATE_RUNNING);
+  v1::EpochMetrics evaluated = Epoch(1, true, 0.9);
+  for (const auto& [name, value] : {std::pair<std::string, double>{"matthews_correlation", 0.41}, {"mse", 1.5}}) {
+    v1::MetricValue* metric = evaluated.add_eval_metrics();
+    metric->set_name(name);
+    metric->set_value(value);
+  }
+  *job.add_epochs() = evaluated;
+  *job.add_epochs() = Epoch(2, false, 0.0);
+  const auto families = FleetGauges({job}, {}, 0, 1000);
+  EXPECT_EQ(Value(families, "bertfleet_job_eval_metric", {{"job", "job-2"}, {"metric", "matthews_correlation"}}),
+            0.41);
+  EXPECT_EQ(Value(families, "bertfleet_job_eval_metric", {{"job", "job-2"}, {"metric", "mse"}}), 1.5);
+  EXPECT_FALSE(Value(families, "bertfleet_job_eval_metric", {{"job", "job-2"}, {"metric", "accuracy"}}).has_value());
+}
+
 TEST(FleetGaugesTest, AJobWithoutEpochsHasNoResultSeries) {
   auto families = FleetGauges({MakeJob("q", v1::JOB_STATE_QUEUED)}, {}, 0, 1000);
   EXPECT_FALSE(Value(families, "bertfleet_job_eval_accuracy", {{"job", "q"}}).has_value());

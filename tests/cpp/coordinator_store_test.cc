@@ -127,6 +127,40 @@ TEST_F(StoreTest, EachEpochIsRecordedOnceAcrossAttempts) {
   EXPECT_TRUE(jobs[0].job.epochs(0).evaluated());
 }
 
+TEST_F(StoreTest, EveryTasksMetricsAreStoredByNameInTheTasksOrder) {
+  {
+    SqliteJobStore store(Db());
+    store.InsertJob(MakeJob("job-m", 0));
+    v1::EpochMetrics m;
+    m.set_epoch(1);
+    m.set_evaluated(true);
+    for (const auto& [name, value] : {std::pair<std::string, double>{"pearson", 0.81}, {"spearmanr", -0.25},
+                                      {"combined_score", 0.28}}) {
+      v1::MetricValue* metric = m.add_eval_metrics();
+      metric->set_name(name);
+      metric->set_value(value);
+    }
+    EXPECT_TRUE(store.AddEpochMetrics("job-m", 1, m));
+    m.mutable_eval_metrics(0)->set_value(0.1);
+    EXPECT_FALSE(store.AddEpochMetrics("job-m", 2, m));  // a restarted attempt's repeat changes nothing
+    m.set_epoch(2);
+    m.clear_eval_metrics();
+    m.set_evaluated(false);
+    EXPECT_TRUE(store.AddEpochMetrics("job-m", 1, m));
+  }
+  SqliteJobStore reopened(Db());
+  const auto jobs = reopened.LoadJobs();
+  ASSERT_EQ(jobs[0].job.epochs_size(), 2);
+  const v1::EpochMetrics& first = jobs[0].job.epochs(0);
+  ASSERT_EQ(first.eval_metrics_size(), 3);
+  EXPECT_EQ(first.eval_metrics(0).name(), "pearson");  // the task's order, not the names' order
+  EXPECT_DOUBLE_EQ(first.eval_metrics(0).value(), 0.81);
+  EXPECT_EQ(first.eval_metrics(1).name(), "spearmanr");
+  EXPECT_DOUBLE_EQ(first.eval_metrics(1).value(), -0.25);
+  EXPECT_EQ(first.eval_metrics(2).name(), "combined_score");
+  EXPECT_EQ(jobs[0].job.epochs(1).eval_metrics_size(), 0);
+}
+
 TEST_F(StoreTest, AttemptsRestartsAndLatestCheckpointSurviveAReopen) {
   {
     SqliteJobStore store(Db());

@@ -421,3 +421,60 @@ def test_cli_metrics_table_and_svg_plot(stack, trained):
     assert xs == sorted(xs) and len(set(xs)) == EPOCHS
     bad = stack.cli("plot", job_id, "-o", str(stack.workdir / "curves.png"))
     assert bad.returncode == 2 and "SVG" in bad.stderr
+
+
+def test_a_regression_jobs_metrics_reach_the_store_the_cli_and_prometheus_by_name(stack, trained, shared_data):
+    """Every task's metrics, not MRPC's two: a regression on your own CSV reports mse, pearson and
+    spearmanr per epoch, and they arrive unchanged in SQLite, `bertfleet metrics`/`status`, the
+    SVG plot and Prometheus (bertfleet_job_eval_metric, the metric's name a label)."""
+    import csv as csv_module
+    import sqlite3
+
+    from safetensors.torch import load_file, save_file
+    data = stack.coordinator.data_root
+    (data / "scores").mkdir()
+    with open(shared_data / "mrpc" / "train.tsv", newline="") as f:
+        rows = list(csv_module.DictReader(f, delimiter="\t", quoting=csv_module.QUOTE_NONE))[:48]
+    with open(data / "scores" / "scores.csv", "w", newline="") as f:
+        writer = csv_module.writer(f)
+        writer.writerow(["sentence1", "sentence2", "label"])
+        writer.writerows([[r["sentence1"], r["sentence2"], 0.5 + 3 * int("," in r["sentence1"]) + (i % 4) * 0.25]
+                          for i, r in enumerate(rows)])
+    headless = data / "tiny-headless"  # a regression needs a new one-output head
+    shutil.copytree(data / "tiny", headless)
+    weights = load_file(str(headless / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")},
+              str(headless / "model.safetensors"), metadata={"format": "pt"})
+    spec = ("model: tiny-headless\ntrain_file: scores/scores.csv\nvalidation_file: scores/scores.csv\n"
+            "max_seq_length: 64\nper_device_train_batch_size: 8\nnum_train_epochs: 2\nlearning_rate: 5.0e-3\n"
+            "eval_strategy: epoch\nsave_strategy: 'no'\nthreads: 1\nseed: 3\n")
+    job_id = stack.coordinator.submit(spec).id
+    try:
+        stack.coordinator.wait_state(job_id, stack.pb.jobs.JobState.Value("JOB_STATE_SUCCEEDED"), timeout=120)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{stack.logs()}") from None
+
+    csv_text = stack.cli("metrics", job_id, "--csv")
+    assert csv_text.returncode == 0, csv_text.stderr
+    lines = csv_text.stdout.strip().splitlines()
+    assert lines[0] == "epoch,global_step,train_loss,eval_loss,eval_mse,eval_pearson,eval_spearmanr," \
+                       "train_samples_per_second"
+    last = dict(zip(lines[0].split(","), lines[-1].split(",")))
+    assert float(last["eval_mse"]) == pytest.approx(float(last["eval_loss"]), rel=1e-6)  # MSE is the loss
+    with sqlite3.connect(stack.coordinator.db) as db:
+        stored = db.execute("SELECT name, value FROM epoch_eval_metrics WHERE job_id = ? AND epoch = 2 "
+                            "ORDER BY position", (job_id,)).fetchall()
+    assert [name for name, _ in stored] == ["mse", "pearson", "spearmanr"]
+    assert [value for _, value in stored] == [float(last["eval_" + name]) for name, _ in stored]
+    for name, value in stored:
+        result = wait_for(lambda: stack.query(f'bertfleet_job_eval_metric{{job="{job_id}",metric="{name}"}}'), 30,
+                          f"Prometheus to store {job_id}'s {name}")
+        assert float(result[0]["value"][1]) == pytest.approx(value, abs=1e-12)
+    assert not stack.query(f'bertfleet_job_eval_metric{{job="{job_id}",metric="accuracy"}}')
+    status = stack.cli("status", job_id).stdout
+    assert "MSE" in status and "Pearson" in status and "Spearmanr" in status
+    assert re.search(r"final: eval_loss [\d.]+  mse [\d.]+  pearson -?[\d.]+  spearmanr -?[\d.]+", status), status
+    out = stack.workdir / "regression.svg"
+    assert stack.cli("plot", job_id, "-o", str(out)).returncode == 0
+    series = {p.get("data-series") for p in ET.parse(out).getroot().iterfind(".//{http://www.w3.org/2000/svg}polyline")}
+    assert series == {"train_loss", "eval_loss", "eval_mse", "eval_pearson", "eval_spearmanr"}

@@ -56,8 +56,14 @@ std::string EventLogLine(const v1::AssignmentEvent& event) {
     if (!epoch.evaluated()) {
       std::snprintf(line, sizeof(line), "epoch %" PRId64 " done: train_loss %.4f", epoch.epoch(), epoch.train_loss());
     } else {
-      std::snprintf(line, sizeof(line), "epoch %" PRId64 " done: train_loss %.4f eval_loss %.4f eval_accuracy %.4f eval_f1 %.4f",
-                    epoch.epoch(), epoch.train_loss(), epoch.eval_loss(), epoch.eval_accuracy(), epoch.eval_f1());
+      std::snprintf(line, sizeof(line), "epoch %" PRId64 " done: train_loss %.4f eval_loss %.4f", epoch.epoch(),
+                    epoch.train_loss(), epoch.eval_loss());
+      std::string text = line;
+      for (const v1::MetricValue& metric : epoch.eval_metrics()) {
+        std::snprintf(line, sizeof(line), " eval_%s %.4f", metric.name().c_str(), metric.value());
+        text += line;
+      }
+      return text;
     }
     return line;
   }

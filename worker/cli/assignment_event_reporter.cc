@@ -12,6 +12,11 @@ v1::EpochMetrics EpochMetricsOf(const EpochSummary& summary) {
   metrics.set_eval_f1(summary.eval_f1);
   metrics.set_train_samples_per_second(summary.train_samples_per_second);
   metrics.set_evaluated(summary.evaluated);
+  for (const auto& [name, value] : summary.eval_metrics) {
+    v1::MetricValue* metric = metrics.add_eval_metrics();
+    metric->set_name(name);
+    metric->set_value(value);
+  }
   return metrics;
 }
 

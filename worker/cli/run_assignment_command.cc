@@ -183,6 +183,17 @@ int RunAssignmentCommand(const CommandArgs& args) {
       final_metrics->set_eval_accuracy(result.final_eval->accuracy);
       final_metrics->set_eval_f1(result.final_eval->f1);
       final_metrics->set_evaluated(true);
+      final_metrics->clear_eval_metrics();
+      auto add = [final_metrics](const std::string& name, double value) {
+        v1::MetricValue* metric = final_metrics->add_eval_metrics();
+        metric->set_name(name);
+        metric->set_value(value);
+      };
+      for (const auto& [name, value] : result.final_eval->metrics) add(name, value);
+      for (const auto& [suffix, eval] : result.final_only_evals) {  // MNLI's mismatched split
+        add("loss" + suffix, eval.loss);
+        for (const auto& [name, value] : eval.metrics) add(name + suffix, value);
+      }
     }
     finished->set_model_dir(result.model_dir.string());
     events.Write(std::move(event));

@@ -196,12 +196,11 @@ TrainingJobResult TrainingJob::Run() {
     result.final_eval = evaluator_->Evaluate(session_->model(), session_->precision(), session_->device());
   }
   // run_glue.py evaluates MNLI's mismatched split after training only, its keys ending in _mm.
-  std::vector<std::pair<std::string, EvalResult>> final_only;
   if (evaluator_) {
     for (const auto& [suffix, dataset] : final_only_evals_) {
       Evaluator evaluator(dataset, spec_.per_device_eval_batch_size, *communicator_, trainer_pad_id_, task_.metrics);
-      final_only.emplace_back(suffix,
-                              evaluator.Evaluate(session_->model(), session_->precision(), session_->device()));
+      result.final_only_evals.emplace_back(
+          suffix, evaluator.Evaluate(session_->model(), session_->precision(), session_->device()));
     }
   }
   if (communicator_->rank() == 0 && !options_.output_dir.empty()) {
@@ -211,7 +210,7 @@ TrainingJobResult TrainingJob::Run() {
       nlohmann::json final_eval = {{"eval_loss", result.final_eval->loss},
                                    {"eval_samples", result.final_eval->examples}};
       for (const auto& [name, value] : result.final_eval->metrics) final_eval["eval_" + name] = value;
-      for (const auto& [suffix, eval] : final_only) {
+      for (const auto& [suffix, eval] : result.final_only_evals) {
         final_eval["eval_loss" + suffix] = eval.loss;
         final_eval["eval_samples" + suffix] = eval.examples;
         for (const auto& [name, value] : eval.metrics) final_eval["eval_" + name + suffix] = value;

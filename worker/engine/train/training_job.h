@@ -40,6 +40,8 @@ struct TrainingJobOptions {
 struct TrainingJobResult {
   TrainerState state;
   std::optional<EvalResult> final_eval;  // of the model written to output_dir
+  // The splits evaluated with the final model only, with their key suffix (MNLI's "_mm").
+  std::vector<std::pair<std::string, EvalResult>> final_only_evals;
   std::filesystem::path model_dir;
   bool stopped_early = false;  // stop requested (signal, cancellation) before the last step
 };
