@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "bertfleet/v1/job_states.h"
+#include "cli/file_commands.h"
 #include "cli/format.h"
 #include "cli/retry.h"
 #include "common/util/error.h"
@@ -35,7 +36,13 @@ std::unique_ptr<grpc::ClientContext> NewContext(int seconds) {
 
 int SubmitCommand(CliContext& cli, const std::string& spec_path, bool watch) {
   v1::SubmitJobRequest request;
-  request.set_spec_yaml(ReadFileToString(spec_path));
+  // Local own files (train_file: data/train.csv) are checked and uploaded first.
+  try {
+    request.set_spec_yaml(UploadLocalFiles(cli, ReadFileToString(spec_path)));
+  } catch (const Error& error) {
+    std::cerr << "bertfleet: " << error.what() << "\n";
+    return 1;
+  }
   // The same id on every retry: a submit whose reply was lost (the coordinator restarted after
   // storing the job) returns that job instead of queueing a second one.
   request.set_request_id(NewRequestId());

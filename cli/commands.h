@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bertfleet/v1/auth.grpc.pb.h"
+#include "bertfleet/v1/files.grpc.pb.h"
 #include "bertfleet/v1/jobs.grpc.pb.h"
 
 namespace bertfleet::cli {
@@ -13,6 +14,7 @@ namespace bertfleet::cli {
 struct CliContext {
   std::unique_ptr<bertfleet::v1::JobService::Stub> stub;
   std::unique_ptr<bertfleet::v1::AuthService::Stub> auth;
+  std::unique_ptr<bertfleet::v1::FileService::Stub> files;
   bool json = false;
 };
 

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "cli/commands.h"
+#include "cli/file_commands.h"
 #include "cli/token_commands.h"
 #include "client/channel_credentials.h"
 #include "cli/health_command.h"
@@ -49,6 +50,13 @@ const std::vector<CliCommand>& Commands() {
       {"plot", "JOB -o FILE.svg", "draw those per-epoch curves as SVG",
        [](ArgParser& p) { p.Value("output", "the SVG file to write (also -o)"); },
        "bertfleet plot job-0123456789 -o curves.svg"},
+      {"download", "JOB --to DIR [--checkpoint final|best|last|STEP]",
+       "fetch a job's model (default) or a checkpoint in Hugging Face's layout, sha256-checked",
+       [](ArgParser& p) {
+         p.Value("to", "download: the directory to write the files into")
+             .Value("checkpoint", "download: final (default), best, last or a step number");
+       },
+       "bertfleet download job-0123456789 --to models/mrpc"},
       {"health", "[SERVICE]", "grpc.health.v1 check; exit 0 only when SERVING", none, "bertfleet health"},
       {"token", "create --name NAME --role admin|user|worker | list | revoke NAME",
        "(admin) make a token (shown once), list or revoke tokens",
@@ -115,6 +123,7 @@ int Run(const std::vector<std::string>& args) {
   auto channel = grpc::CreateChannel(connection.coordinator, bertfleet::client::MakeChannelCredentials(connection));
   cli.stub = bertfleet::v1::JobService::NewStub(channel);
   cli.auth = bertfleet::v1::AuthService::NewStub(channel);
+  cli.files = bertfleet::v1::FileService::NewStub(channel);
 
   auto one_arg = [&](const char* what) -> std::string {
     if (pos.size() != 2) throw bertfleet::Error(command + " takes exactly one argument: " + what);
@@ -130,6 +139,9 @@ int Run(const std::vector<std::string>& args) {
   if (command == "cancel") return bertfleet::cli::CancelCommand(cli, one_arg("JOB"));
   if (command == "workers") return no_arg(), bertfleet::cli::WorkersCommand(cli);
   if (command == "metrics") return bertfleet::cli::MetricsCommand(cli, one_arg("JOB"), parser.Has("csv"));
+  if (command == "download") {
+    return bertfleet::cli::DownloadCommand(cli, one_arg("JOB"), parser.GetOr("checkpoint", ""), parser.GetOr("to", ""));
+  }
   if (command == "plot") return bertfleet::cli::PlotCommand(cli, one_arg("JOB"), parser.GetOr("output", ""));
   if (command == "token") {
     std::string action = pos.size() >= 2 ? pos[1] : "";
@@ -144,7 +156,7 @@ int Run(const std::vector<std::string>& args) {
     if (pos.size() > 2) throw bertfleet::Error("health takes at most one argument: SERVICE");
     return bertfleet::cli::HealthCommand(channel, pos.size() == 2 ? pos[1] : "", cli.json);
   }
-  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token, metrics, plot)");
+  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token, metrics, plot, download)");
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
                                        "heartbeat_interval_ms", "lease_ms", "cancel_timeout_ms",
                                        "log_format", "metrics_listen", "metrics_retention_ms",
                                        "state_dir", "security", "mlflow_tracking_uri",
-                                       "mlflow_experiment_name"};
+                                       "mlflow_experiment_name", "upload_dir", "max_upload_bytes"};
   for (const auto& item : root) {
     std::string key = item.first.as<std::string>();
     if (!known.count(key)) throw Error(source + ": unknown key '" + key + "'");
@@ -55,6 +55,8 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
       if (key == "metrics_retention_ms") config.metrics_retention_ms = v.as<int64_t>();
       if (key == "mlflow_tracking_uri") config.mlflow_tracking_uri = v.as<std::string>();
       if (key == "mlflow_experiment_name") config.mlflow_experiment_name = v.as<std::string>();
+      if (key == "upload_dir") config.upload_dir = v.as<std::string>();
+      if (key == "max_upload_bytes") config.max_upload_bytes = v.as<int64_t>();
     } catch (const YAML::Exception&) {
       throw Error(source + ": " + key + ": wrong type");
     }
@@ -65,6 +67,7 @@ CoordinatorConfig ParseCoordinatorConfig(const std::string& yaml_text, const std
                 std::to_string(config.heartbeat_interval_ms) + ")");
   }
   if (config.metrics_retention_ms < 0) throw Error(source + ": metrics_retention_ms: must be >= 0");
+  if (config.max_upload_bytes < 1) throw Error(source + ": max_upload_bytes: must be >= 1");
   CheckMlflowTrackingUri(config.mlflow_tracking_uri, source + ": mlflow_tracking_uri");
   if (config.log_format != "text" && config.log_format != "json") {
     throw Error(source + ": log_format: must be text or json (got " + config.log_format + ")");

@@ -27,6 +27,10 @@ struct CoordinatorConfig {
   // MLFLOW_TRACKING_URI, if any.
   std::string mlflow_tracking_uri;
   std::string mlflow_experiment_name;  // empty: the workers' MLFLOW_EXPERIMENT_NAME, else Default
+  // Files uploaded through FileService (bertfleet submit with local train_file, ...), stored by
+  // sha256. Empty: <state_dir>/uploads.
+  std::string upload_dir;
+  int64_t max_upload_bytes = int64_t{1} << 30;  // one file; a larger one is refused, naming this key
 };
 
 // Parses the YAML text of a config file. Throws Error naming the file and key.

@@ -8,6 +8,7 @@
 #include "common/util/error.h"
 #include "coordinator/auth/rejected_reactors.h"
 #include "coordinator/job_paths.h"
+#include "common/data/upload_reference.h"
 
 namespace bertfleet::coordinator {
 namespace {
@@ -116,6 +117,22 @@ grpc::Status JobServiceImpl::AuthorizeJobCall(grpc::CallbackServerContext* conte
   return authorizer_->AuthorizeJob(*principal, method, *job);
 }
 
+void JobServiceImpl::CheckUploads(const JobSpec& spec, const Principal& caller) const {
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"train_file", spec.train_file},
+                                   {"validation_file", spec.validation_file},
+                                   {"test_file", spec.test_file}}) {
+    const std::optional<UploadReference> reference = ParseUploadReference(value);
+    if (!reference) continue;
+    // Admins may run anyone's upload; users only what they sent themselves.
+    const bool visible = uploads_ && (caller.role == v1::ROLE_ADMIN ? uploads_->Has(reference->sha256)
+                                                                    : uploads_->Owns(caller.name, reference->sha256));
+    if (!visible) {
+      throw Error(std::string(key) + ": " + value + " is not a file you uploaded (bertfleet submit uploads the local "
+                  "files a spec names)");
+    }
+  }
+}
+
 // How submitted specs are named in error messages.
 constexpr char kSource[] = "<submitted spec>";
 
@@ -133,6 +150,7 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
   }
   try {
     CheckJobPaths(spec, data_root_, checkpoint_root_);
+    CheckUploads(spec, caller);
   } catch (const Error& e) {
     return Finished(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                           std::string(kSource) + ": " + e.what()));

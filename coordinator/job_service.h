@@ -9,6 +9,7 @@
 #include "coordinator/auth/authorizer.h"
 #include "coordinator/auth/stream_limiter.h"
 #include "coordinator/fleet.h"
+#include "coordinator/upload_store.h"
 
 namespace bertfleet::coordinator {
 
@@ -22,6 +23,9 @@ class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
         checkpoint_root_(std::move(checkpoint_root)),
         authorizer_(authorizer),
         streams_(streams) {}
+
+  // Own files referenced by upload ("sha256:HEX/NAME") must be the submitter's uploads.
+  void SetUploads(const UploadStore* uploads) { uploads_ = uploads; }
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
                                       const bertfleet::v1::SubmitJobRequest* request,
@@ -42,6 +46,8 @@ class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
                                         bertfleet::v1::ListWorkersResponse* response) override;
 
  private:
+  // Throws Error naming the key of a referenced upload the caller may not use.
+  void CheckUploads(const JobSpec& spec, const Principal& caller) const;
   // Authorizes the caller, then (for a user) that the job is theirs; fills `job` when it is.
   grpc::Status AuthorizeJobCall(grpc::CallbackServerContext* context, const char* method,
                                 const std::string& job_id, Principal* principal, bertfleet::v1::Job* job);
@@ -52,6 +58,7 @@ class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
   std::string checkpoint_root_;
   const Authorizer* authorizer_;
   StreamLimiter* streams_;
+  const UploadStore* uploads_ = nullptr;
 };
 
 }  // namespace bertfleet::coordinator

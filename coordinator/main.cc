@@ -15,7 +15,9 @@
 #include "coordinator/auth/coordinator_security.h"
 #include "coordinator/config.h"
 #include "coordinator/fleet.h"
+#include "coordinator/file_service.h"
 #include "coordinator/job_service.h"
+#include "coordinator/upload_store.h"
 #include "coordinator/fleet_collector.h"
 #include "coordinator/log.h"
 #include "coordinator/metrics.h"
@@ -70,6 +72,10 @@ int Run(const std::vector<std::string>& args) {
                              std::filesystem::absolute(config.checkpoint_root).string(), &security.authorizer(),
                              &security.streams());
   WorkerServiceImpl worker_service(&fleet, &rendezvous, &security.authorizer(), &security.streams());
+  UploadStore uploads(config.upload_dir.empty() ? state_dir / "uploads" : std::filesystem::path(config.upload_dir),
+                      config.max_upload_bytes);
+  job_service.SetUploads(&uploads);
+  FileServiceImpl file_service(&fleet, &uploads, &security.authorizer());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -78,6 +84,7 @@ int Run(const std::vector<std::string>& args) {
   builder.AddListeningPort(config.listen, security.credentials(), &port);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
+  builder.RegisterService(&file_service);
   security.ConfigureServer(builder);
   builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&metrics));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

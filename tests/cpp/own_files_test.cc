@@ -6,6 +6,7 @@
 
 #include "common/data/own_files_task.h"
 #include "common/data/table_file.h"
+#include "common/data/upload_reference.h"
 #include "tests/cpp/error_of.h"
 #include "tests/cpp/scratch_dir.h"
 
@@ -186,6 +187,27 @@ TEST_F(OwnFilesTest, ValidationAndTestFilesFollowTheTrainFile) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].label, -1);
   EXPECT_EQ(rows[0].sentence1, "e");
+}
+
+}  // namespace
+}  // namespace bertfleet
+
+namespace bertfleet {
+namespace {
+
+TEST(UploadReferenceTest, ParsesWhatSubmitWritesAndRefusesTheRest) {
+  const std::string hex(64, 'a');
+  EXPECT_FALSE(ParseUploadReference("data/train.csv").has_value());  // a path
+  const auto reference = ParseUploadReference("sha256:" + hex + "/train.csv");
+  ASSERT_TRUE(reference.has_value());
+  EXPECT_EQ(reference->sha256, hex);
+  EXPECT_EQ(reference->name, "train.csv");
+  EXPECT_EQ(UploadReferenceText(*reference), "sha256:" + hex + "/train.csv");
+  for (const std::string& bad : std::vector<std::string>{"sha256:abc/train.csv", "sha256:" + hex, "sha256:" + hex + "/../x.csv",
+                                "sha256:" + std::string(64, 'A') + "/t.csv", "sha256:" + hex + "/"}) {
+    EXPECT_NE(testing::ErrorOf([&] { ParseUploadReference(bad); }).find("malformed upload reference"), std::string::npos)
+        << bad;
+  }
 }
 
 }  // namespace

@@ -54,6 +54,7 @@ def generate_stubs(source_dir: pathlib.Path, out_dir: pathlib.Path) -> types.Sim
         sys.path.insert(0, str(out_dir))
     names = {"auth": "bertfleet.v1.auth_pb2", "auth_grpc": "bertfleet.v1.auth_pb2_grpc",
              "jobs": "bertfleet.v1.jobs_pb2", "jobs_grpc": "bertfleet.v1.jobs_pb2_grpc",
+             "files": "bertfleet.v1.files_pb2", "files_grpc": "bertfleet.v1.files_pb2_grpc",
              "workers": "bertfleet.v1.workers_pb2", "workers_grpc": "bertfleet.v1.workers_pb2_grpc",
              "health": "grpc_health_v1_pb2", "health_grpc": "grpc_health_v1_pb2_grpc",
              "reflection": "grpc_reflection_v1alpha_pb2",

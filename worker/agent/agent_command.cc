@@ -21,6 +21,25 @@ namespace bertfleet {
 
 namespace {
 
+// The training children fetch a job's uploaded files from the coordinator (upload_fetch.h) as
+// this agent reaches it: the settings go to them through the environment they inherit, never
+// on a command line, where other users could read a token.
+void ExportConnectionForChildren(const client::ConnectionSettings& settings) {
+  const std::pair<const char*, const std::string*> values[] = {{"BERTFLEET_COORDINATOR", &settings.coordinator},
+                                                               {"BERTFLEET_TOKEN", &settings.token},
+                                                               {"BERTFLEET_CA_FILE", &settings.ca_file},
+                                                               {"BERTFLEET_CERT_FILE", &settings.cert_file},
+                                                               {"BERTFLEET_KEY_FILE", &settings.key_file}};
+  for (const auto& [name, value] : values) {
+    if (!value->empty()) ::setenv(name, value->c_str(), 1);
+  }
+  if (settings.insecure) ::setenv("BERTFLEET_INSECURE", "1", 1);
+}
+
+}  // namespace
+
+namespace {
+
 std::atomic<WorkerAgent*> g_agent{nullptr};
 
 void OnStopSignal(int) {
@@ -65,6 +84,7 @@ int RunAgentCommand(const std::vector<std::string>& args) {
     throw Error("--coordinator: required (or $BERTFLEET_COORDINATOR, or `coordinator` in " + client::ClientConfigPath() + ")");
   }
   client::MakeChannelCredentials(options.connection);  // unreadable TLS files: fail now, not at each reconnect
+  ExportConnectionForChildren(options.connection);
   options.device = parser.GetOr("device", "cpu");
 #ifdef BERTFLEET_CUDA
   if (options.device != "cpu" && options.device != "cuda") throw Error("--device: cpu or cuda (got " + options.device + ")");

@@ -35,6 +35,7 @@
 #include "common/util/error.h"
 #include "common/data/mrpc_dataset.h"
 #include "common/model/model_source.h"
+#include "worker/agent/upload_fetch.h"
 #include "worker/cli/assignment_event_reporter.h"
 #include "worker/cli/command_env.h"
 #include "worker/cli/commands.h"
@@ -135,6 +136,8 @@ int RunAssignmentCommand(const CommandArgs& args) {
     const auto parsed = google::protobuf::util::JsonStringToMessage(input, &assignment, json_options);
     if (!parsed.ok()) throw Error("run-assignment: stdin is not an Assignment: " + std::string(parsed.message()));
     JobSpec spec = ParseJobSpec(assignment.spec_yaml(), "job " + assignment.job_id());
+    // Uploaded own files come from the coordinator, by digest, before anything else starts.
+    FetchUploads(spec, DefaultCacheDir(), [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     CollectiveGroup group = MakeCommunicator(spec, AssignmentRendezvous(assignment, parser, events));
     std::fprintf(stderr, "communicator: %s\n", group.description.c_str());
     if (!assignment.resume_from().empty()) spec.resume_from_checkpoint = assignment.resume_from();
