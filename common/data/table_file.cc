@@ -169,6 +169,8 @@ TableFile ReadJson(const std::string& path, std::string_view content, bool lines
     } catch (const nlohmann::ordered_json::parse_error& error) {
       throw Error(LineAt(path, LineOfByte(content, error.byte > 0 ? error.byte - 1 : 0)) + "malformed JSON (" +
                   utf8::ReplaceMalformed(error.what()) + ")");
+    } catch (const nlohmann::ordered_json::exception& error) {  // a number out of range, ...
+      throw Error(path + ": malformed JSON (" + utf8::ReplaceMalformed(error.what()) + ")");
     }
     for (size_t r = 0; r < array.size(); ++r) {
       if (!array[r].is_object()) {
@@ -187,6 +189,8 @@ TableFile ReadJson(const std::string& path, std::string_view content, bool lines
       } catch (const nlohmann::ordered_json::parse_error& error) {
         throw Error(LineAt(path, i + 1) + "malformed JSON (" + utf8::ReplaceMalformed(error.what()) +
                     "); JSON Lines hold one object per line");
+      } catch (const nlohmann::ordered_json::exception& error) {  // a number out of range, ...
+        throw Error(LineAt(path, i + 1) + "malformed JSON (" + utf8::ReplaceMalformed(error.what()) + ")");
       }
       if (!object.is_object()) {
         throw Error(LineAt(path, i + 1) + "expected a JSON object of column values, got " +
@@ -196,6 +200,7 @@ TableFile ReadJson(const std::string& path, std::string_view content, bool lines
     }
   }
   if (table.rows.empty()) throw Error(path + ": no records");
+  if (table.columns.empty()) throw Error(path + ": no columns (every record is an empty object)");
   for (TableRow& row : table.rows) row.cells.resize(table.columns.size());
   return table;
 }

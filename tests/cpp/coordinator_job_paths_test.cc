@@ -7,6 +7,7 @@
 #include <string>
 
 #include "error_of.h"
+#include "scratch_dir.h"
 #include "common/config/job_spec.h"
 #include "common/util/error.h"
 #include "coordinator/job_paths.h"
@@ -18,12 +19,11 @@ namespace fs = std::filesystem;
 
 using testing::ErrorOf;
 
-class JobPathsTest : public ::testing::Test {
+class JobPathsTest : public testing::ScratchDirTest {
  protected:
   void SetUp() override {
-    base_ = fs::temp_directory_path() / ("job-paths-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(base_);
+    ScratchDirTest::SetUp();
+    base_ = dir_;
     data_ = base_ / "data";
     checkpoints_ = base_ / "checkpoints";
     fs::create_directories(data_ / "mrpc");
@@ -31,7 +31,6 @@ class JobPathsTest : public ::testing::Test {
     fs::create_directories(checkpoints_ / "job-1" / "checkpoint-10");
     fs::create_directories(base_ / "secret");
   }
-  void TearDown() override { fs::remove_all(base_); }
   std::string Check(const JobSpec& spec) {
     return ErrorOf([&] { CheckJobPaths(spec, data_.string(), checkpoints_.string()); });
   }

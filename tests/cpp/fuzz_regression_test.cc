@@ -13,6 +13,7 @@
 #include "error_of.h"
 #include "common/config/job_spec.h"
 #include "common/data/mrpc_dataset.h"
+#include "common/data/table_file.h"
 #include "common/text/bert_tokenizer.h"
 #include "common/text/utf8.h"
 #include "common/util/error.h"
@@ -176,6 +177,22 @@ TEST(TokenizerFilesFuzzRegression, TokenIdsMustLieInsideTheVocabulary) {
   EXPECT_EQ(ErrorOf([&] { BertTokenizer::FromModelDir(vocab_dir.path()); }),
             config.string() + ": added token '[X]' has id 4, outside " + vocab.string() +
                 " (4 tokens)");
+}
+
+}  // namespace
+}  // namespace bertfleet
+
+namespace bertfleet {
+namespace {
+
+// own_files_fuzzer: a JSON number too large for a double made nlohmann throw out_of_range, not
+// parse_error, which escaped as an uncaught exception instead of an Error naming the file.
+TEST(OwnFilesFuzzRegression, AnOverflowingJsonNumberIsAnErrorNamingTheFile) {
+  ScratchDir dir;
+  const fs::path lines = dir.Write("data.jsonl", "{\"text\": \"a\", \"label\": 0.2455511051e255302}\n");
+  EXPECT_THAT(ErrorOf([&] { ReadTableFile(lines); }), HasSubstr(lines.string() + ":1: malformed JSON"));
+  const fs::path array = dir.Write("data.json", "[{\"text\": \"a\", \"label\": 1e999999}]");
+  EXPECT_THAT(ErrorOf([&] { ReadTableFile(array); }), HasSubstr(array.string() + ": malformed JSON"));
 }
 
 }  // namespace

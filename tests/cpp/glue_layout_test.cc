@@ -13,6 +13,7 @@
 
 #include "common/data/mrpc_dataset.h"
 #include "tests/cpp/error_of.h"
+#include "tests/cpp/scratch_dir.h"
 
 namespace bertfleet {
 namespace {
@@ -31,14 +32,8 @@ const std::vector<SentencePair>& MrpcRows() {
   return rows;
 }
 
-class GlueLayoutTest : public ::testing::Test {
+class GlueLayoutTest : public testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("bertfleet-glue-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // glue_data/<TASK>/<file>: a header line (or none) and one line per MRPC row from `line`.
   fs::path Write(const std::string& task, const std::string& file, const std::string& header,
@@ -59,7 +54,6 @@ class GlueLayoutTest : public ::testing::Test {
   GlueSplitRows Read(const std::string& task, const std::string& split) {
     return ReadGlueSplit(*FindGlueTask(task), dir_ / "glue_data", split);
   }
-  fs::path dir_;
 };
 
 std::string Str(int64_t value) { return std::to_string(value); }

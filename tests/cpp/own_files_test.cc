@@ -82,6 +82,7 @@ TEST_F(OwnFilesTest, MalformedFilesNameTheFileAndLine) {
   EXPECT_EQ(ReadError("h.csv", "a,b\n"), "h.csv: no rows after the header");
   EXPECT_EQ(ReadError("d.csv", "a,a\n1,2\n"), "d.csv:1: column 'a' appears twice in the header");
   EXPECT_EQ(ReadError("e.jsonl", "\n\n"), "e.jsonl: empty file, expected JSON objects, one per line");
+  EXPECT_EQ(ReadError("o.jsonl", "{}\n{}\n"), "o.jsonl: no columns (every record is an empty object)");
   EXPECT_THAT(ReadError("m.jsonl", "{\"a\": 1}\n{\"a\": \n"), HasSubstr("m.jsonl:2: malformed JSON"));
   EXPECT_EQ(ReadError("n.jsonl", "{\"a\": 1}\n[1, 2]\n"), "n.jsonl:2: expected a JSON object of column values, got array");
   EXPECT_EQ(ReadError("n.json", "[{\"a\": 1}, 7]"), "n.json: record 2: expected a JSON object of column values, got number");

@@ -12,6 +12,7 @@
 
 #include "common/util/error.h"
 #include "tests/cpp/error_of.h"
+#include "tests/cpp/scratch_dir.h"
 #include "worker/engine/tracking/crc32c.h"
 #include "worker/engine/tracking/tensorboard_events.pb.h"
 
@@ -49,16 +50,7 @@ std::vector<tensorboard::Event> ReadEvents(const fs::path& path) {
   return events;
 }
 
-class TensorBoardWriterTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("bertfleet-tb-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class TensorBoardWriterTest : public testing::ScratchDirTest {};
 
 TEST(TensorBoardTags, AreHuggingFacesRewriteLogs) {
   EXPECT_EQ(TensorBoardWriter::TagFor("loss"), "train/loss");

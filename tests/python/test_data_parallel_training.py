@@ -103,3 +103,87 @@ def test_three_ranks_evaluate_exactly_like_one(tmp_path, worker_binary, tiny_mod
     assert distributed["eval_loss"] == pytest.approx(single["eval_loss"], abs=1e-6)
     final = json.loads((tmp_path / "three" / "trainer_state.json").read_text())["final_eval"]
     assert final["eval_samples"] == 61
+
+
+def shard_rows(rows, world_size):
+    """The contiguous shards the evaluator gives each rank (the last ranks get one row more)."""
+    base, extra = divmod(len(rows), world_size)
+    shards, start = [], 0
+    for rank in range(world_size):
+        size = base + (1 if rank >= world_size - extra else 0)
+        shards.append(rows[start:start + size])
+        start += size
+    return shards
+
+
+@pytest.mark.parametrize("kind", ["cola", "regression"])
+def test_matthews_pearson_and_spearman_are_exact_on_two_ranks(tmp_path, worker_binary, tiny_model_dir, shared_data,
+                                                              kind):
+    """The same model evaluated by one rank and by two: Matthews correlation from the all-reduced
+    confusion matrix, Pearson and Spearman from predictions gathered across ranks (a mean of the
+    shards' correlations would not be the correlation). The model is trained first, then run for
+    one epoch at a learning rate too small to change an fp32 weight, so both runs evaluate it."""
+    import csv as csv_module
+
+    import torch
+    from safetensors.torch import load_file as load_torch, save_file
+    from scipy.stats import pearsonr
+    from transformers import BertForSequenceClassification, BertTokenizerFast
+    with open(shared_data / "mrpc" / "train.tsv", newline="") as f:
+        rows = list(csv_module.DictReader(f, delimiter="\t", quoting=csv_module.QUOTE_NONE))[:48]
+    headless = tmp_path / "headless"
+    import shutil
+    shutil.copytree(tiny_model_dir, headless)
+    weights = load_torch(str(headless / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, str(headless / "model.safetensors"),
+              metadata={"format": "pt"})
+    if kind == "cola":
+        folder = tmp_path / "glue" / "CoLA"
+        folder.mkdir(parents=True)
+        for name in ("train.tsv", "dev.tsv"):
+            with open(folder / name, "w") as f:
+                for r in rows:
+                    label = int("," in r["sentence1"])
+                    f.write(f"gj04\t{label}\t{'' if label else '*'}\t{r['sentence1']}\n")
+        data_keys, metrics = f"task: cola\ndata: {tmp_path / 'glue'}\n", ["eval_matthews_correlation"]
+    else:
+        with open(tmp_path / "scores.csv", "w", newline="") as f:
+            writer = csv_module.writer(f)
+            writer.writerow(["sentence1", "sentence2", "label"])
+            writer.writerows([[r["sentence1"], r["sentence2"], 0.5 + 3 * int("," in r["sentence1"]) + (i % 5) * 0.3]
+                              for i, r in enumerate(rows)])
+        data_keys = f"train_file: {tmp_path / 'scores.csv'}\nvalidation_file: {tmp_path / 'scores.csv'}\n"
+        metrics = ["eval_pearson", "eval_spearmanr", "eval_mse"]
+    base = (data_keys + "max_seq_length: 64\nper_device_eval_batch_size: 16\neval_strategy: epoch\n"
+            "save_strategy: 'no'\nthreads: 1\nseed: 3\n")
+    trained = tmp_path / "trained"
+    (tmp_path / "train.yaml").write_text(base + f"model: {headless}\nper_device_train_batch_size: 8\n"
+                                         "num_train_epochs: 8\nlearning_rate: 5.0e-3\n")
+    train_group(worker_binary, tmp_path / "train.yaml", trained, 1)
+    runs = {}
+    for world_size, batch in ((1, 16), (2, 8)):
+        job = tmp_path / f"eval-{world_size}.yaml"
+        job.write_text(base + f"model: {trained}\nper_device_train_batch_size: {batch}\nnum_train_epochs: 1\n"
+                       f"learning_rate: 1.0e-30\nmodel_config_overrides: {NO_DROPOUT}\n")
+        runs[world_size], _ = train_group(worker_binary, job, tmp_path / f"run-{world_size}", world_size)
+    one, two = runs[1][0], runs[2][0]
+    for metric in metrics:
+        if kind == "cola":
+            assert two[metric] == one[metric], metric  # integer counts, all-reduced
+        else:
+            assert two[metric] == pytest.approx(one[metric], abs=1e-6), metric  # fp32 logits, batched differently
+    if kind == "regression":
+        # What a shard-wise mean would report instead: far from both.
+        tokenizer = BertTokenizerFast.from_pretrained(str(trained))
+        model = BertForSequenceClassification.from_pretrained(str(trained), attn_implementation="eager").eval()
+        encoded = tokenizer([r["sentence1"] for r in rows], [r["sentence2"] for r in rows], truncation=True,
+                            max_length=64, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            predicted = model(**encoded).logits[:, 0].double().numpy()
+        targets = [0.5 + 3 * int("," in r["sentence1"]) + (i % 5) * 0.3 for i, r in enumerate(rows)]
+        assert one["eval_pearson"] == pytest.approx(pearsonr(predicted, targets)[0], abs=1e-5)
+        shards = shard_rows(list(range(len(rows))), 2)
+        shard_mean = sum(pearsonr(predicted[s], [targets[i] for i in s])[0] for s in shards) / 2
+        assert abs(shard_mean - two["eval_pearson"]) > 1e-3, (shard_mean, two["eval_pearson"])
+    else:
+        assert one["eval_matthews_correlation"] > 0.3, "the model learned nothing: a weak comparison"

@@ -48,7 +48,8 @@ def write_client_files(directory, shared_data, rows=64):
     (directory / "job.yaml").write_text(
         "model: tiny\ntrain_file: train.csv\nvalidation_file: dev.csv\ntext_column_names: first,second\n"
         "label_column_name: paraphrase\nmax_seq_length: 64\nper_device_train_batch_size: 8\nnum_train_epochs: 2\n"
-        "learning_rate: 1.0e-3\neval_strategy: epoch\nsave_strategy: epoch\nthreads: 1\nseed: 3\n")
+        "learning_rate: 1.0e-3\neval_strategy: epoch\nsave_strategy: epoch\nthreads: 1\nseed: 3\n"
+        "load_best_model_at_end: true\nmetric_for_best_model: f1\n")
 
 
 def cli(fleet, *args, cwd=None, token=None):
@@ -101,6 +102,12 @@ def test_submit_uploads_local_files_and_download_returns_a_model_transformers_lo
     manifest = json.loads((last / "bertfleet_manifest.json").read_text())
     for name, sha in manifest["files"].items():
         assert hashlib.sha256((last / name).read_bytes()).hexdigest() == sha
+    best = tmp_path / "best"
+    fetched = cli(fleet, "download", job_id, "--checkpoint", "best", "--to", str(best))
+    assert fetched.returncode == 0, fetched.stderr
+    best_name = pathlib.Path(json.loads((model / "trainer_state.json").read_text())["best_model_checkpoint"]).name
+    assert f"downloaded {best_name} of {job_id}" in fetched.stdout
+    assert (best / "model.safetensors").read_bytes() == (source / best_name / "model.safetensors").read_bytes()
     missing = cli(fleet, "download", job_id, "--checkpoint", "999", "--to", str(tmp_path / "none"))
     assert missing.returncode == 1 and "no checkpoint-999; its checkpoints: 8, 16" in missing.stderr
 

@@ -1,4 +1,5 @@
-#include "worker/agent/upload_fetch.h"
+// FetchUploads (declared in agent_commands.h, the one agent header the training child includes).
+#include "worker/agent/agent_commands.h"
 
 #include <fstream>
 #include <random>
@@ -60,6 +61,8 @@ void Download(v1::FileService::Stub& stub, const UploadReference& reference, con
 
 }  // namespace
 
+namespace {
+
 bool HasUploads(const JobSpec& spec) {
   JobSpec copy = spec;
   for (const auto& [key, value] : OwnFileKeys(copy)) {
@@ -67,6 +70,8 @@ bool HasUploads(const JobSpec& spec) {
   }
   return false;
 }
+
+}  // namespace
 
 void FetchUploads(JobSpec& spec, const fs::path& cache_dir, const std::function<void(const std::string&)>& log) {
   if (!HasUploads(spec)) return;

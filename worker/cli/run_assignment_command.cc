@@ -35,7 +35,7 @@
 #include "common/util/error.h"
 #include "common/data/mrpc_dataset.h"
 #include "common/model/model_source.h"
-#include "worker/agent/upload_fetch.h"
+#include "worker/agent/agent_commands.h"
 #include "worker/cli/assignment_event_reporter.h"
 #include "worker/cli/command_env.h"
 #include "worker/cli/commands.h"

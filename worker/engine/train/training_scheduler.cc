@@ -14,17 +14,13 @@ TrainingScheduler::TrainingScheduler(const JobSpec& spec, TrainingSession& sessi
                                      std::function<void(const std::string&)> log)
     : spec_(spec), session_(session), evaluator_(evaluator), checkpoints_(checkpoints), log_(std::move(log)) {}
 
-double TrainingScheduler::BestMetricValue(const EvalResult& result) const {
-  // The job spec accepts only the metrics the task declares (common/train/task_metrics.h), and
-  // the evaluator reports exactly those: a name it lacks is a bug, not a reason to compare some
-  // other number.
-  return result.Value(spec_.BestMetricName());
-}
-
 EvalResult TrainingScheduler::RunEvaluation(TrainerState& state) {
   EvalResult result = evaluator_->Evaluate(session_.model(), session_.precision(), session_.device());
   last_eval_ = result;
-  const double metric = BestMetricValue(result);
+  // The job spec accepts only the metrics the task declares (common/train/task_metrics.h), and
+  // the evaluator reports exactly those: a name it lacks is a bug (Value throws), not a reason to
+  // compare some other number.
+  const double metric = result.Value(spec_.BestMetricName());
   nlohmann::json entry = {{"epoch", state.EpochProgress()},
                           {"step", state.global_step},
                           {"eval_loss", result.loss},

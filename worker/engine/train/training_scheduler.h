@@ -51,7 +51,6 @@ class TrainingScheduler : public TrainingObserver {
 
  private:
   EvalResult RunEvaluation(TrainerState& state);
-  double BestMetricValue(const EvalResult& result) const;
   void SaveCheckpoint(TrainerState& state);
 
   const JobSpec& spec_;
