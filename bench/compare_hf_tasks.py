@@ -3,7 +3,7 @@ single-sentence job, each built from the real MRPC sentences as your own CSV fil
 one epoch on all-MiniLM-L6-v2 with the same settings on both sides, one after the other on the same
 machine. Prints the metrics side by side and the training throughput ratio.
 
-    .venv/bin/python bench/compare_hf_tasks.py --train-rows 1000 --threads 2
+    .venv/bin/python bench/compare_hf_tasks.py --train-rows 3668 --threads 2 --seeds 42,43,44
 
 The three jobs (what is real: every sentence; what is built: the targets):
 - regression ("overlap"): the pair's word overlap (Jaccard, x5, a float like STS-B's scores);
@@ -17,6 +17,7 @@ import json
 import os
 import pathlib
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -69,7 +70,7 @@ def main():
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mrpc"))
     parser.add_argument("--train-rows", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", default="42", help="comma-separated; both sides run each, alternating")
     parser.add_argument("--jobs", default="overlap,relation,order")
     parser.add_argument("--hf-python", default=sys.executable)
     parser.add_argument("--worker", default=str(ROOT / "build" / "worker" / "bertfleet-worker"))
@@ -90,30 +91,41 @@ def main():
                     writer.writerows(body)
             spec = dict(SETTINGS, model=model, train_file=str(tmp / f"{kind}-train.csv"),
                         validation_file=str(tmp / f"{kind}-validation.csv"), text_column_names=text_columns,
-                        label_column_name=label_column, eval_strategy="epoch", save_strategy="no", seed=args.seed,
+                        label_column_name=label_column, eval_strategy="epoch", save_strategy="no",
                         threads=args.threads)
             job = tmp / f"{kind}.yaml"
-            job.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in spec.items()))
-            bertfleet = run([args.worker, "train", "--job", str(job), "--output", str(tmp / f"bf-{kind}"), "--json",
-                             "--quiet"])
-            hf = run([args.hf_python, str(ROOT / "bench" / "hf_trainer_files.py"), "--train", spec["train_file"],
-                      "--validation", spec["validation_file"], "--model-dir", model, "--output", str(tmp / f"hf-{kind}"),
-                      "--text-columns", text_columns, "--label-column", label_column, "--seed", str(args.seed),
-                      "--threads", str(args.threads), "--learning-rate", str(SETTINGS["learning_rate"]),
-                      "--batch", "16", "--eval-batch", "32", "--max-length", "128"],
-                     env={**os.environ, "HF_HUB_OFFLINE": "1"})
-            results[kind] = {"bertfleet": bertfleet[0][-1], "hf": hf[0][-1], "bertfleet_wall": bertfleet[1],
-                             "hf_wall": hf[1]}
-            b, h = results[kind]["bertfleet"], results[kind]["hf"]
-            names = [k for k in h if k.startswith("eval_")]
-            cells = "  ".join(f"{k[5:]} {b.get(k, float('nan')):.4f} vs {h[k]:.4f}" for k in names)
-            ratio = b["train_samples_per_second"] / h["train_samples_per_second"]
-            results[kind]["ratio"] = ratio
-            print(f"{kind:9} {cells}  samples/s {b['train_samples_per_second']:.1f} vs "
-                  f"{h['train_samples_per_second']:.1f}  ratio {ratio:.2f}x", flush=True)
+            runs = {"bertfleet": [], "hf": []}
+            for seed in [int(x) for x in args.seeds.split(",")]:
+                job.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in dict(spec, seed=seed).items()))
+                runs["bertfleet"].append(run([args.worker, "train", "--job", str(job), "--output",
+                                              str(tmp / f"bf-{kind}-{seed}"), "--json", "--quiet"]))
+                runs["hf"].append(run([args.hf_python, str(ROOT / "bench" / "hf_trainer_files.py"), "--train",
+                                       spec["train_file"], "--validation", spec["validation_file"], "--model-dir",
+                                       model, "--output", str(tmp / f"hf-{kind}-{seed}"), "--text-columns",
+                                       text_columns, "--label-column", label_column, "--seed", str(seed),
+                                       "--threads", str(args.threads), "--learning-rate",
+                                       str(SETTINGS["learning_rate"]), "--batch", "16", "--eval-batch", "32",
+                                       "--max-length", "128"], env={**os.environ, "HF_HUB_OFFLINE": "1"}))
+            last = {side: [r[0][-1] for r in runs[side]] for side in runs}
+            names = [k for k in last["hf"][0] if k.startswith("eval_")]
+            speed = {side: statistics.median(e["train_samples_per_second"] for e in last[side]) for side in last}
+            ratios = [b["train_samples_per_second"] / h["train_samples_per_second"]
+                      for b, h in zip(last["bertfleet"], last["hf"])]
+            results[kind] = {"runs": {side: [{"epochs": r[0], "wall_seconds": r[1]} for r in runs[side]]
+                                      for side in runs},
+                             "median_samples_per_second": speed, "ratio": speed["bertfleet"] / speed["hf"],
+                             "paired_ratios": ratios}
+
+            def mean_std(side, name):
+                values = [e[name] for e in last[side]]
+                spread = statistics.stdev(values) if len(values) > 1 else 0.0
+                return f"{statistics.mean(values):.4f}±{spread:.4f}"
+            cells = "  ".join(f"{k[5:]} {mean_std('bertfleet', k)} vs {mean_std('hf', k)}" for k in names)
+            print(f"{kind:9} {cells}  median samples/s {speed['bertfleet']:.1f} vs {speed['hf']:.1f}  ratio "
+                  f"{results[kind]['ratio']:.2f}x (paired {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
     if args.results_json:
         pathlib.Path(args.results_json).write_text(json.dumps(
-            {"train_rows": args.train_rows, "threads": args.threads, "seed": args.seed,
+            {"train_rows": args.train_rows, "threads": args.threads, "seeds": args.seeds,
              "time": time.strftime("%Y-%m-%d %H:%M"), "results": results}, indent=1))
 
 
