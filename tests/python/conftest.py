@@ -84,6 +84,21 @@ def tiny_model_dir(tmp_path_factory, shared_data) -> pathlib.Path:
     return make_tiny_model(tmp_path_factory.mktemp("tiny-model"), shared_data / "bert-base-uncased")
 
 
+@pytest.fixture(scope="session")
+def headless_model_dir(tmp_path_factory, tiny_model_dir) -> pathlib.Path:
+    """The tiny model without its classifier, as a pretrained checkpoint comes: a job's head is
+    then new, sized by its task or data (a 2-way head cannot become a 3-way or regression one)."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+    directory = tmp_path_factory.mktemp("headless-model")
+    shutil.copytree(tiny_model_dir, directory, dirs_exist_ok=True)
+    weights = load_file(str(directory / "model.safetensors"))
+    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, str(directory / "model.safetensors"),
+              metadata={"format": "pt"})
+    return directory
+
+
 # --- control plane (coordinator, CLI) ---
 
 @pytest.fixture(scope="session")

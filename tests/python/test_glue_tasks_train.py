@@ -6,29 +6,15 @@ by BertForSequenceClassification with bertfleet's saved tokenizer, predicts the 
 and scikit-learn scores those predictions; bertfleet's final evaluation must give the same."""
 import csv
 import json
-import shutil
 import subprocess
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 from sklearn.metrics import accuracy_score, matthews_corrcoef
 from transformers import BertForSequenceClassification, BertTokenizerFast
 
 MNLI_NAMES = ["entailment", "neutral", "contradiction"]
 RTE_NAMES = ["entailment", "not_entailment"]
-
-
-@pytest.fixture(scope="module")
-def base_model_dir(tmp_path_factory, tiny_model_dir):
-    """The tiny model without its classifier, as a pretrained checkpoint comes: each task's head
-    is then new, with the task's number of labels (a 2-way head cannot become MNLI's 3-way one)."""
-    directory = tmp_path_factory.mktemp("base-model")
-    shutil.copytree(tiny_model_dir, directory, dirs_exist_ok=True)
-    weights = load_file(str(directory / "model.safetensors"))
-    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, str(directory / "model.safetensors"),
-              metadata={"format": "pt"})
-    return directory
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +81,9 @@ def predictions(output, texts_a, texts_b=None):
 
 @pytest.mark.parametrize("task", ["cola", "mnli", "rte"])
 def test_task_trains_and_its_metric_equals_transformers_predictions_scored_by_sklearn(
-        tmp_path, worker_binary, base_model_dir, glue_data, task):
+        tmp_path, worker_binary, headless_model_dir, glue_data, task):
     root, dev = glue_data
-    output, epochs = train(worker_binary, base_model_dir, tmp_path, task, root)
+    output, epochs = train(worker_binary, headless_model_dir, tmp_path, task, root)
     assert [e["epoch"] for e in epochs] == list(range(1, 9))
     final = json.loads((output / "trainer_state.json").read_text())["final_eval"]
     history = json.loads((output / "trainer_state.json").read_text())["log_history"]
@@ -133,7 +119,7 @@ def test_task_trains_and_its_metric_equals_transformers_predictions_scored_by_sk
 
 
 def test_predict_writes_run_glue_results_files_for_rte_and_both_mnli_test_splits(
-        tmp_path, worker_binary, base_model_dir, glue_data):
+        tmp_path, worker_binary, headless_model_dir, glue_data):
     root, dev = glue_data
     header = {"RTE": "index\tsentence1\tsentence2\n",
               "MNLI": "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\n"}
@@ -146,7 +132,7 @@ def test_predict_writes_run_glue_results_files_for_rte_and_both_mnli_test_splits
                     f.write(f"{i}\t{extra}{r['sentence1']}\t{r['sentence2']}\n")
     for task, names, files in (("rte", RTE_NAMES, ["predict_results_rte.txt"]),
                                ("mnli", MNLI_NAMES, ["predict_results_mnli.txt", "predict_results_mnli-mm.txt"])):
-        output, _ = train(worker_binary, base_model_dir, tmp_path, task, root)
+        output, _ = train(worker_binary, headless_model_dir, tmp_path, task, root)
         job = tmp_path / f"{task}-predict.yaml"
         job.write_text(f"task: {task}\ndata: {root}\nmax_seq_length: 64\n")
         result = subprocess.run([str(worker_binary), "predict", "--model", str(output), "--job", str(job)],
@@ -180,7 +166,7 @@ def test_single_sentence_tasks_encode_one_sentence_like_transformers(tmp_path, w
 
 
 def test_stsb_regression_trains_and_pearson_spearman_equal_scipy_on_transformers_predictions(
-        tmp_path, worker_binary, base_model_dir, glue_data):
+        tmp_path, worker_binary, headless_model_dir, glue_data):
     from scipy.stats import pearsonr, spearmanr
     root, dev = glue_data
     (root / "STS-B").mkdir(exist_ok=True)
@@ -191,7 +177,7 @@ def test_stsb_regression_trains_and_pearson_spearman_equal_scipy_on_transformers
             f.write(header)
             for i, r in enumerate(dev):
                 f.write(f"{i}\tnews\tf\t2012\t{i}\tn\tn\t{r['sentence1']}\t{r['sentence2']}\t{score(i, r)}\n")
-    output, epochs = train(worker_binary, base_model_dir, tmp_path, "stsb", root)
+    output, epochs = train(worker_binary, headless_model_dir, tmp_path, "stsb", root)
     final = json.loads((output / "trainer_state.json").read_text())["final_eval"]
     tokenizer = BertTokenizerFast.from_pretrained(str(output))
     model = BertForSequenceClassification.from_pretrained(str(output), attn_implementation="eager").eval()

@@ -7,12 +7,10 @@ the saved model, scored by scikit-learn/scipy, and the saved config.json must ma
 pipeline answer with your label names."""
 import csv
 import json
-import shutil
 import subprocess
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 from transformers import BertForSequenceClassification, BertTokenizerFast, pipeline
 
 
@@ -20,17 +18,6 @@ def mrpc_rows(shared_data, split, n=None):
     with open(shared_data / "mrpc" / f"{split}.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     return rows if n is None else rows[:n]
-
-
-@pytest.fixture(scope="module")
-def headless_model_dir(tmp_path_factory, tiny_model_dir):
-    """The tiny model without its classifier: each job's head is new, sized by its data."""
-    directory = tmp_path_factory.mktemp("headless-model")
-    shutil.copytree(tiny_model_dir, directory, dirs_exist_ok=True)
-    weights = load_file(str(directory / "model.safetensors"))
-    save_file({k: v for k, v in weights.items() if not k.startswith("classifier.")}, str(directory / "model.safetensors"),
-              metadata={"format": "pt"})
-    return directory
 
 
 def train(worker_binary, tmp_path, name, spec, epochs=1):
