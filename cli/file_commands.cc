@@ -23,7 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;  // FileService's largest chunk
-const char* const kOwnFileKeys[] = {"train_file", "validation_file", "test_file"};
 
 std::string Short(const std::string& sha256) { return sha256.substr(0, 12); }
 
@@ -82,7 +81,8 @@ std::string UploadLocalFiles(CliContext& cli, const std::string& spec_yaml) {
   }
   if (!root.IsMap()) return spec_yaml;
   std::vector<std::string> local;
-  for (const char* key : kOwnFileKeys) {
+  const JobSpec keys_only;  // the own-file key names; the values are read from the YAML
+  for (const auto& [key, unused] : OwnFileKeys(keys_only)) {
     const YAML::Node value = root[key];
     if (!value || !value.IsScalar()) continue;
     const std::string path = value.Scalar();

@@ -51,11 +51,9 @@ void CheckPath(const std::string& key, const std::string& value, const std::stri
 void CheckJobPaths(const JobSpec& spec, const std::string& data_root, const std::string& checkpoint_root) {
   if (spec.data != "download") CheckPath("data", spec.data, "coordinator's data root", data_root);
   // Your own files are read by the workers under the same root.
-  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"train_file", spec.train_file},
-                                   {"validation_file", spec.validation_file},
-                                   {"test_file", spec.test_file}}) {
+  for (const auto& [key, value] : OwnFileKeys(spec)) {
     // "sha256:HEX/NAME" names an upload, which the JobService checks against the submitter's.
-    if (!value.empty() && value.rfind("sha256:", 0) != 0) CheckPath(key, value, "coordinator's data root", data_root);
+    if (!value->empty() && value->rfind("sha256:", 0) != 0) CheckPath(key, *value, "coordinator's data root", data_root);
   }
   // A hub id ("org/name") never contains ".." nor starts with "/"; anything else is a local path.
   CheckPath("model", spec.model, "coordinator's data root", data_root);

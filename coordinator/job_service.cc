@@ -118,16 +118,14 @@ grpc::Status JobServiceImpl::AuthorizeJobCall(grpc::CallbackServerContext* conte
 }
 
 void JobServiceImpl::CheckUploads(const JobSpec& spec, const Principal& caller) const {
-  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"train_file", spec.train_file},
-                                   {"validation_file", spec.validation_file},
-                                   {"test_file", spec.test_file}}) {
-    const std::optional<UploadReference> reference = ParseUploadReference(value);
+  for (const auto& [key, value] : OwnFileKeys(spec)) {
+    const std::optional<UploadReference> reference = ParseUploadReference(*value);
     if (!reference) continue;
     // Admins may run anyone's upload; users only what they sent themselves.
     const bool visible = uploads_ && (caller.role == v1::ROLE_ADMIN ? uploads_->Has(reference->sha256)
                                                                     : uploads_->Owns(caller.name, reference->sha256));
     if (!visible) {
-      throw Error(std::string(key) + ": " + value + " is not a file you uploaded (bertfleet submit uploads the local "
+      throw Error(std::string(key) + ": " + *value + " is not a file you uploaded (bertfleet submit uploads the local "
                   "files a spec names)");
     }
   }

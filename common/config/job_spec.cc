@@ -293,6 +293,14 @@ bool JobSpec::BestMetricGreaterIsBetter() const {
   return !EndsWith(metric, "loss");
 }
 
+std::vector<std::pair<const char*, std::string*>> OwnFileKeys(JobSpec& spec) {
+  return {{"train_file", &spec.train_file}, {"validation_file", &spec.validation_file}, {"test_file", &spec.test_file}};
+}
+
+std::vector<std::pair<const char*, const std::string*>> OwnFileKeys(const JobSpec& spec) {
+  return {{"train_file", &spec.train_file}, {"validation_file", &spec.validation_file}, {"test_file", &spec.test_file}};
+}
+
 nlohmann::json JobSpec::ToJson() const {
   nlohmann::json json = nlohmann::json::object();
   for (const JobSpecField* field : JobSpecFields()) json[field->name()] = field->Get(*this);

@@ -85,6 +85,11 @@ struct JobSpec {
   nlohmann::json ToJson() const;  // every key, for logs, checkpoints and the coordinator
 };
 
+// The own-file keys (train_file, validation_file, test_file) with their values, in that order:
+// every place that checks, uploads or fetches them walks this one list.
+std::vector<std::pair<const char*, std::string*>> OwnFileKeys(JobSpec& spec);
+std::vector<std::pair<const char*, const std::string*>> OwnFileKeys(const JobSpec& spec);
+
 // Parses YAML text. `source` names the file (or "<submitted spec>") in errors, which name the key
 // and the allowed range or values: "job.yaml: learning_rate: must be > 0 (got -1)". Unknown keys
 // are errors that suggest the closest known key.

@@ -21,10 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::pair<const char*, std::string*>> OwnFileKeys(JobSpec& spec) {
-  return {{"train_file", &spec.train_file}, {"validation_file", &spec.validation_file}, {"test_file", &spec.test_file}};
-}
-
 void Download(v1::FileService::Stub& stub, const UploadReference& reference, const fs::path& target) {
   fs::create_directories(target.parent_path());
   std::random_device random;
@@ -64,8 +60,7 @@ void Download(v1::FileService::Stub& stub, const UploadReference& reference, con
 namespace {
 
 bool HasUploads(const JobSpec& spec) {
-  JobSpec copy = spec;
-  for (const auto& [key, value] : OwnFileKeys(copy)) {
+  for (const auto& [key, value] : OwnFileKeys(spec)) {
     if (ParseUploadReference(*value)) return true;
   }
   return false;
