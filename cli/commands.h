@@ -8,6 +8,7 @@
 #include "bertfleet/v1/auth.grpc.pb.h"
 #include "bertfleet/v1/files.grpc.pb.h"
 #include "bertfleet/v1/jobs.grpc.pb.h"
+#include "bertfleet/v1/sweeps.grpc.pb.h"
 
 namespace bertfleet::cli {
 
@@ -15,6 +16,7 @@ struct CliContext {
   std::unique_ptr<bertfleet::v1::JobService::Stub> stub;
   std::unique_ptr<bertfleet::v1::AuthService::Stub> auth;
   std::unique_ptr<bertfleet::v1::FileService::Stub> files;
+  std::unique_ptr<bertfleet::v1::SweepService::Stub> sweeps;
   bool json = false;
 };
 
@@ -30,7 +32,8 @@ int CancelCommand(CliContext& cli, const std::string& job_id);
 int WorkersCommand(CliContext& cli);
 // Per-epoch history (cli/history_commands.cc).
 int MetricsCommand(CliContext& cli, const std::string& job_id, bool csv);
-int PlotCommand(CliContext& cli, const std::string& job_id, const std::string& output);
+// A job's curves, or a sweep's (an id "sweep-...") as mean ± std per configuration.
+int PlotCommand(CliContext& cli, const std::string& id, const std::string& output);
 std::string EpochCsv(const bertfleet::v1::Job& job);
 
 }  // namespace bertfleet::cli

@@ -58,23 +58,43 @@ std::string StatusLine(const grpc::Status& status) {
   return name + ": " + message;
 }
 
+namespace {
+// Columns line up by characters, not bytes ("±" is two bytes of UTF-8).
+size_t DisplayWidth(const std::string& text) {
+  size_t width = 0;
+  for (unsigned char c : text) width += (c & 0xC0) != 0x80;
+  return width;
+}
+}  // namespace
+
 std::string Table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()), 0);
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i]));
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) line += std::string(widths[i] - DisplayWidth(row[i]) + 2, ' ');
     }
     out += line + "\n";
   }
   return out;
 }
+
+namespace {
+std::string WorkersText(const bertfleet::v1::Job& job) {
+  // "2", or for an elastic job "1/2" (current/requested) while it runs shrunk and "1-2" queued.
+  const std::string requested = std::to_string(job.world_size());
+  const bool elastic = job.min_world_size() > 0 && job.min_world_size() < job.world_size();
+  if (!elastic) return requested;
+  if (job.current_world_size() > 0) return std::to_string(job.current_world_size()) + "/" + requested;
+  return std::to_string(job.min_world_size()) + "-" + requested;
+}
+}  // namespace
 
 std::string JobsTable(const std::vector<bertfleet::v1::Job>& jobs) {
   std::vector<std::vector<std::string>> rows = {
@@ -83,8 +103,8 @@ std::string JobsTable(const std::vector<bertfleet::v1::Job>& jobs) {
     std::string step = job.total_steps() > 0
                            ? std::to_string(job.global_step()) + "/" + std::to_string(job.total_steps())
                            : "-";
-    rows.push_back({job.id(), StateName(job.state()), std::to_string(job.priority()),
-                    std::to_string(job.world_size()), job.device(), step, Time(job.created_at()),
+    rows.push_back({job.id(), StateName(job.state()), std::to_string(job.priority()), WorkersText(job),
+                    job.device(), step, Time(job.created_at()),
                     job.message()});
   }
   return Table(rows);
@@ -142,6 +162,17 @@ std::string AttemptsTable(const bertfleet::v1::Job& job) {
   return Table(rows);
 }
 
+namespace {
+// "2 x cpu", or for an elastic job "1 of 2 x cpu (elastic, min 1)".
+std::string WorkersDetail(const bertfleet::v1::Job& job) {
+  const bool elastic = job.min_world_size() > 0 && job.min_world_size() < job.world_size();
+  std::string text = std::to_string(job.world_size()) + " x " + job.device();
+  if (!elastic) return text;
+  if (job.current_world_size() > 0) text = std::to_string(job.current_world_size()) + " of " + text;
+  return text + " (elastic, min " + std::to_string(job.min_world_size()) + ")";
+}
+}  // namespace
+
 std::string JobDetails(const bertfleet::v1::Job& job) {
   std::string workers;
   for (const auto& id : job.worker_ids()) workers += (workers.empty() ? "" : ", ") + id;
@@ -151,8 +182,7 @@ std::string JobDetails(const bertfleet::v1::Job& job) {
       {"message:", job.message()},
       {"owner:", job.owner()},
       {"priority:", std::to_string(job.priority())},
-      {"workers:", std::to_string(job.world_size()) + " x " + job.device() +
-                       (workers.empty() ? "" : " (" + workers + ")")},
+      {"workers:", WorkersDetail(job) + (workers.empty() ? "" : " (" + workers + ")")},
       {"attempt:", std::to_string(job.attempt()) + " (restarts " + std::to_string(job.restarts()) + " of " +
                        std::to_string(job.max_restarts()) + ")"},
       {"step:", std::to_string(job.global_step()) + "/" + std::to_string(job.total_steps())},
@@ -191,6 +221,12 @@ std::string EventLine(const bertfleet::v1::JobEvent& event) {
         out += "  eval_loss " + Fixed(m.eval_loss(), 6) + EvalMetricsText(m);
       }
       return out;
+    }
+    case bertfleet::v1::JobEvent::kResize: {
+      const auto& r = event.resize();
+      return line + "resized " + std::to_string(r.from_world_size()) + " -> " + std::to_string(r.to_world_size()) +
+             " of " + std::to_string(r.world_size()) + " worker(s) at step " + std::to_string(r.global_step()) +
+             (r.reason().empty() ? "" : "  " + r.reason());
     }
     default:
       return line + event.message();

@@ -10,6 +10,7 @@
 #include "cli/epoch_plot.h"
 #include "cli/format.h"
 #include "cli/retry.h"
+#include "cli/sweep_commands.h"
 #include "common/util/error.h"
 
 namespace bertfleet::cli {
@@ -73,20 +74,30 @@ int MetricsCommand(CliContext& cli, const std::string& job_id, bool csv) {
   return 0;
 }
 
-int PlotCommand(CliContext& cli, const std::string& job_id, const std::string& output) {
+int PlotCommand(CliContext& cli, const std::string& id, const std::string& output) {
   if (output.empty()) throw Error("plot needs -o FILE.svg (or --output FILE.svg)");
   if (output.size() < 4 || output.compare(output.size() - 4, 4, ".svg") != 0) {
     throw Error("-o " + output + ": plot writes SVG; name the file *.svg");
   }
-  v1::Job job;
-  const grpc::Status status = FetchJob(cli, job_id, &job);
-  if (!status.ok()) return Fail(status);
-  const std::string svg = EpochCurvesSvg(job);
+  std::string svg, what;
+  if (id.rfind("sweep-", 0) == 0) {
+    v1::Sweep sweep;
+    const grpc::Status status = FetchSweep(cli, id, &sweep);
+    if (!status.ok()) return Fail(status);
+    svg = SweepCurvesSvg(sweep);
+    what = std::to_string(sweep.configs_size()) + " configuration(s), " + std::to_string(sweep.jobs_total()) + " jobs";
+  } else {
+    v1::Job job;
+    const grpc::Status status = FetchJob(cli, id, &job);
+    if (!status.ok()) return Fail(status);
+    svg = EpochCurvesSvg(job);
+    what = std::to_string(job.epochs_size()) + " epochs";
+  }
   std::ofstream out(output, std::ios::binary);
   out << svg;
   out.close();
   if (!out) throw Error("-o " + output + ": cannot write the file");
-  std::cout << "wrote " << output << " (" << job.epochs_size() << " epochs)\n";
+  std::cout << "wrote " << output << " (" << what << ")\n";
   return 0;
 }
 

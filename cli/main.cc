@@ -11,6 +11,7 @@
 #include "cli/token_commands.h"
 #include "client/channel_credentials.h"
 #include "cli/health_command.h"
+#include "cli/sweep_commands.h"
 #include "common/cli/arg_parser.h"
 #include "common/util/error.h"
 
@@ -47,9 +48,19 @@ const std::vector<CliCommand>& Commands() {
       {"workers", "", "list workers", none, "bertfleet workers"},
       {"metrics", "JOB [--csv]", "per-epoch loss, accuracy and F1 of a job",
        [](ArgParser& p) { p.Flag("csv", "CSV instead of a table"); }, "bertfleet metrics job-0123456789 --csv"},
-      {"plot", "JOB -o FILE.svg", "draw those per-epoch curves as SVG",
+      {"plot", "JOB|SWEEP -o FILE.svg", "draw those per-epoch curves as SVG (a sweep: mean ± std per configuration)",
        [](ArgParser& p) { p.Value("output", "the SVG file to write (also -o)"); },
        "bertfleet plot job-0123456789 -o curves.svg"},
+      {"sweep", "JOB.yaml --seeds S1,S2,... [--set-grid KEY=V1,V2 ...] [--watch] | status SWEEP [--watch]",
+       "run a spec for every seed and grid point as ordinary jobs; status: per configuration mean ± std over seeds "
+       "and the best one",
+       [](ArgParser& p) {
+         p.Value("seeds", "sweep: the seeds, comma-separated (each replaces the spec's seed)")
+             .Repeated("set-grid", "sweep: KEY=V1,V2,...: one axis of the grid (repeat for more; every combination runs)")
+             .Flag("watch", "sweep: follow the sweep, printing its table whenever it changes, until every job ended");
+       },
+       "bertfleet sweep examples/mrpc-minilm.yaml --seeds 42,43,44 --set-grid learning_rate=5e-5,1e-4 --watch"},
+      {"sweeps", "", "list sweeps, newest first", none, "bertfleet sweeps"},
       {"download", "JOB --to DIR [--checkpoint final|best|last|STEP]",
        "fetch a job's model (default) or a checkpoint in Hugging Face's layout, sha256-checked",
        [](ArgParser& p) {
@@ -124,6 +135,7 @@ int Run(const std::vector<std::string>& args) {
   cli.stub = bertfleet::v1::JobService::NewStub(channel);
   cli.auth = bertfleet::v1::AuthService::NewStub(channel);
   cli.files = bertfleet::v1::FileService::NewStub(channel);
+  cli.sweeps = bertfleet::v1::SweepService::NewStub(channel);
 
   auto one_arg = [&](const char* what) -> std::string {
     if (pos.size() != 2) throw bertfleet::Error(command + " takes exactly one argument: " + what);
@@ -142,7 +154,13 @@ int Run(const std::vector<std::string>& args) {
   if (command == "download") {
     return bertfleet::cli::DownloadCommand(cli, one_arg("JOB"), parser.GetOr("checkpoint", ""), parser.GetOr("to", ""));
   }
-  if (command == "plot") return bertfleet::cli::PlotCommand(cli, one_arg("JOB"), parser.GetOr("output", ""));
+  if (command == "plot") return bertfleet::cli::PlotCommand(cli, one_arg("JOB or SWEEP"), parser.GetOr("output", ""));
+  if (command == "sweep") {
+    if (pos.size() == 3 && pos[1] == "status") return bertfleet::cli::SweepStatusCommand(cli, pos[2], parser.Has("watch"));
+    return bertfleet::cli::SweepCommand(cli, one_arg("JOB.yaml (or: status SWEEP)"), parser.GetOr("seeds", ""),
+                                        parser.GetAll("set-grid"), parser.Has("watch"));
+  }
+  if (command == "sweeps") return no_arg(), bertfleet::cli::SweepsCommand(cli);
   if (command == "token") {
     std::string action = pos.size() >= 2 ? pos[1] : "";
     if (action == "create" && pos.size() == 2) {
@@ -156,7 +174,7 @@ int Run(const std::vector<std::string>& args) {
     if (pos.size() > 2) throw bertfleet::Error("health takes at most one argument: SERVICE");
     return bertfleet::cli::HealthCommand(channel, pos.size() == 2 ? pos[1] : "", cli.json);
   }
-  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token, metrics, plot, download)");
+  throw bertfleet::Error("unknown command '" + command + "' (submit, jobs, status, watch, cancel, workers, health, token, metrics, plot, download, sweep, sweeps)");
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ namespace {
 // A coordinator away longer than this is not coming back soon: the watch gives up.
 constexpr std::chrono::minutes kGiveUpAfter{10};
 
-bool IsStored(const v1::JobEvent& event) { return event.has_state() || event.has_epoch(); }
+bool IsStored(const v1::JobEvent& event) { return event.has_state() || event.has_epoch() || event.has_resize(); }
 
 }  // namespace
 

@@ -13,11 +13,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include "bertfleet/v1/job_states.h"
+#include "bertfleet/v1/sweeps.pb.h"
 #include "bertfleet/v1/workers.pb.h"
 #include "common/config/job_spec.h"
 #include "coordinator/fleet_clock.h"
 #include "coordinator/job_store.h"
 #include "coordinator/rendezvous.h"
+#include "coordinator/sweep_plan.h"
 #include "coordinator/watch_hub.h"
 
 namespace bertfleet::coordinator {
@@ -69,6 +71,17 @@ class Fleet {
   grpc::Status Watch(const std::string& job_id, WatchSink* sink, bool* subscribed);
   void ListWorkers(bertfleet::v1::ListWorkersResponse* response);
 
+  // Sweeps (fleet_sweeps.cc, SweepService). CreateSweep stores the sweep and all of the plan's
+  // jobs in one transaction, then queues the jobs as any submitted job; a request_id the owner
+  // already used returns that sweep (ALREADY_EXISTS for another request).
+  grpc::Status CreateSweep(const bertfleet::v1::CreateSweepRequest& request, const SweepPlan& plan,
+                           const std::string& owner, bertfleet::v1::Sweep* sweep);
+  // The sweep with its jobs' current snapshots and the statistics over seeds.
+  grpc::Status GetSweep(const std::string& sweep_id, bertfleet::v1::Sweep* sweep);
+  // Newest first; `owner` empty: everyone's. Statistics included, job snapshots not.
+  grpc::Status ListSweeps(const bertfleet::v1::ListSweepsRequest& request, const std::string& owner,
+                          bertfleet::v1::ListSweepsResponse* response);
+
   // Workers (WorkerService). Attach returns a session id for the other calls.
   // Sends `registered` (then any assignment) on `session`.
   uint64_t Attach(WorkerSession* session, const bertfleet::v1::RegisterWorker& request);
@@ -89,6 +102,14 @@ class Fleet {
     bool recovering = false;  // restarted while active: waiting for its workers to report
     Clock::time_point recovery_deadline;
     std::vector<JobCallback> on_cancelled;
+    // Elastic jobs (fleet_elastic.cc). grow_to: the gang the running job would have if it
+    // restarted now (idle workers of its device exist); it does so at its next checkpoint.
+    int32_t grow_to = 0;
+    // After stopping to grow: the queued job waits for this many workers (its old gang is still
+    // stopping) until the deadline, then takes what is idle, as any elastic job.
+    int32_t hold_for = 0;
+    Clock::time_point hold_deadline;
+    std::string resize_reason;  // why the last attempt ended, for the next attempt's resize event
   };
   struct WorkerEntry {
     bertfleet::v1::Worker info;
@@ -105,7 +126,11 @@ class Fleet {
   Clock::time_point Now() const { return clock_->Now(); }
   int64_t WallMs() const { return clock_->WallMs(); }
   static bool IsActive(bertfleet::v1::JobState state);
-  std::string NewJobId();
+  // "job-" or "sweep-" and 10 random hex digits that `taken` says are free.
+  static std::string NewId(const std::string& prefix, const std::function<bool(const std::string&)>& taken);
+  bertfleet::v1::Job NewQueuedJob(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner,
+                                  const std::string& request_id);
+  void AddQueuedJob(JobEntry entry);  // stored already: keeps it and emits its "submitted" event
   void SetState(JobEntry& entry, bertfleet::v1::JobState state, const std::string& message, Deferred& after);
   void Emit(const bertfleet::v1::JobEvent& event, bool persist);
   // fleet_attempts.cc: an attempt's start, its end on every rank, and the restart policy.
@@ -116,7 +141,12 @@ class Fleet {
   // A rank failed or was lost: ends the attempt on every rank and queues the job again (to resume
   // from its latest checkpoint) while restarts are left, else fails it.
   void FailAttempt(JobEntry& entry, const std::string& cause, const std::string& cancel_reason, Deferred& after);
-  void OnCheckpointSaved(WorkerEntry& worker, const bertfleet::v1::CheckpointSaved& saved);
+  void OnCheckpointSaved(WorkerEntry& worker, const bertfleet::v1::CheckpointSaved& saved, Deferred& after);
+  // fleet_elastic.cc: the gang an elastic job waits for, growth at checkpoints, resize events.
+  int64_t GangNeeded(const JobEntry& entry) const;
+  void PlanGrowth(const std::map<std::string, std::vector<std::string>>& idle_left);
+  void GrowAtCheckpoint(JobEntry& entry, const std::string& checkpoint, Deferred& after);
+  void EmitResizeIfAny(const JobEntry& entry, int32_t previous_gang);
   void SendCancel(JobEntry& entry, const std::string& reason, bool only_unfinished);
   void MaybeCancelled(JobEntry& entry, Deferred& after);
   void ScheduleLocked(Deferred& after);
@@ -124,6 +154,7 @@ class Fleet {
   void RecoverRunning(WorkerEntry& worker, const bertfleet::v1::RegisterWorker& request);
   void HandleFinished(WorkerEntry& worker, const bertfleet::v1::AssignmentFinished& finished, Deferred& after);
   JobEntry* CurrentJobOf(const WorkerEntry& worker);
+  bertfleet::v1::Sweep SweepNow(const bertfleet::v1::Sweep& definition) const;  // snapshots + statistics
 
   JobStore* store_;
   WatchHub* hub_;
@@ -134,6 +165,7 @@ class Fleet {
   std::mutex mu_;
   std::map<std::string, JobEntry> jobs_;
   std::map<std::string, WorkerEntry> workers_;
+  std::vector<bertfleet::v1::Sweep> sweeps_;  // definitions, creation order
   std::map<uint64_t, std::string> sessions_;  // session id -> worker id
   uint64_t next_session_ = 1;
   uint64_t next_worker_ = 1;

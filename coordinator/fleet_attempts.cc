@@ -25,12 +25,20 @@ std::string ResumeFrom(const Job& job) { return job.latest_checkpoint().empty() 
 void Fleet::StartAttempt(JobEntry& entry, const std::vector<std::string>& worker_ids, Deferred& after) {
   Job& job = entry.job;
   const int64_t now = WallMs();
+  const int32_t gang_size = static_cast<int32_t>(worker_ids.size());
+  int32_t previous_gang = 0;
+  if (job.attempts_size() > 0) {
+    const v1::JobAttempt& previous = job.attempts(job.attempts_size() - 1);
+    previous_gang = previous.worker_ids_size();
+    if (entry.resize_reason.empty()) entry.resize_reason = previous.message();
+  }
   job.set_attempt(job.attempt() + 1);
   job.clear_worker_ids();
   for (const auto& id : worker_ids) job.add_worker_ids(id);
+  job.set_current_world_size(gang_size);
   job.set_output_dir((std::filesystem::path(options_.checkpoint_root) / job.id()).string());
-  entry.started.assign(job.world_size(), false);
-  entry.finished.assign(job.world_size(), false);
+  entry.started.assign(gang_size, false);
+  entry.finished.assign(gang_size, false);
   store_->BeginAttempt(job.id(), job.attempt(), worker_ids, job.latest_checkpoint(), now);
   v1::JobAttempt* record = job.add_attempts();
   record->set_attempt(job.attempt());
@@ -38,9 +46,18 @@ void Fleet::StartAttempt(JobEntry& entry, const std::vector<std::string>& worker
   SetTimestamp(record->mutable_started_at(), now);
   record->set_resumed_from(job.latest_checkpoint());
 
+  EmitResizeIfAny(entry, previous_gang);
+  entry.resize_reason.clear();
+  entry.hold_for = 0;
+  entry.grow_to = 0;
+
   std::string gang;
   for (const auto& id : worker_ids) gang += (gang.empty() ? "" : ", ") + id;
   std::string message = "assigned to " + gang;
+  if (gang_size < job.world_size()) {
+    message += " (" + std::to_string(gang_size) + " of " + std::to_string(job.world_size()) +
+               " ranks: each also trains the slices of the missing ones)";
+  }
   if (!job.latest_checkpoint().empty()) message += ", resuming from " + job.latest_checkpoint();
   SetState(entry, v1::JOB_STATE_SCHEDULED, message, after);
   for (int rank = 0; rank < static_cast<int>(worker_ids.size()); ++rank) {
@@ -53,7 +70,7 @@ void Fleet::StartAttempt(JobEntry& entry, const std::vector<std::string>& worker
     a->set_job_id(job.id());
     a->set_attempt(job.attempt());
     a->set_rank(rank);
-    a->set_world_size(static_cast<int32_t>(job.world_size()));
+    a->set_world_size(gang_size);  // the spec's world_size stays the job's (logical) size
     a->set_spec_yaml(job.spec_yaml());
     a->set_output_dir(job.output_dir());
     a->set_data_root(options_.data_root);
@@ -119,14 +136,15 @@ void Fleet::FailAttempt(JobEntry& entry, const std::string& cause, const std::st
   const std::string from = job.latest_checkpoint().empty() ? "the beginning" : job.latest_checkpoint();
   Log("WARN", "restarting job", {{"job", job.id()}, {"attempt", std::to_string(job.attempt())},
                                  {"restart", std::to_string(job.restarts())}, {"cause", cause}});
-  // QUEUED: the scheduler starts the next attempt as soon as a full gang of workers is idle.
+  // QUEUED: the scheduler starts the next attempt as soon as a full gang of workers is idle (an
+  // elastic job: as soon as min_world_size are).
   SetState(entry, v1::JOB_STATE_QUEUED,
            "restart " + std::to_string(job.restarts()) + " of " + std::to_string(job.max_restarts()) + " from " +
                from + " after: " + cause,
            after);
 }
 
-void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& saved) {
+void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& saved, Deferred& after) {
   // Rank 0 writes the checkpoints. Its report counts even when it arrives after its attempt was
   // ended (a rank stopped by SIGTERM saves at its next step boundary): the file is there to resume.
   auto it = jobs_.find(saved.job_id());
@@ -141,6 +159,12 @@ void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& sa
   store_->UpdateJob(entry.job);
   Log("INFO", "checkpoint saved", {{"job", saved.job_id()}, {"attempt", std::to_string(saved.attempt())},
                                    {"step", std::to_string(saved.global_step())}, {"path", saved.path()}});
+  // An elastic job grows at a checkpoint, not after the last step (nothing would be left to do).
+  const bool more_to_train = entry.job.total_steps() <= 0 || saved.global_step() < entry.job.total_steps();
+  if (entry.grow_to > entry.job.worker_ids_size() && entry.job.state() == v1::JOB_STATE_RUNNING &&
+      saved.attempt() == entry.job.attempt() && !entry.cancelling && !entry.recovering && more_to_train) {
+    GrowAtCheckpoint(entry, saved.path(), after);
+  }
 }
 
 }  // namespace bertfleet::coordinator

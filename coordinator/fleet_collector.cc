@@ -64,6 +64,11 @@ void AddJobGauges(Gauges& gauges, const v1::Job& job) {
              double(job.attempt()));
   gauges.Add("bertfleet_job_state", "1 for the job's current state (label state), for joins and alerts",
              {{"job", job.id()}, {"state", JobStateLabel(job.state())}}, 1.0);
+  // Elastic jobs run on fewer workers than requested while shrunk: current vs requested.
+  gauges.Add("bertfleet_job_world_size", "Ranks of the job's current gang (0 while queued or ended)", labels,
+             v1::IsFinalJobState(job.state()) ? 0.0 : double(job.current_world_size()));
+  gauges.Add("bertfleet_job_requested_world_size", "Ranks the job asked for (its spec's world_size)", labels,
+             double(job.world_size()));
   if (job.epochs_size() == 0) return;
   const v1::EpochMetrics& last = job.epochs(job.epochs_size() - 1);
   gauges.Add("bertfleet_job_epoch", "Last finished epoch of the job (1-based)", labels, double(last.epoch()));
@@ -92,10 +97,34 @@ void AddJobGauges(Gauges& gauges, const v1::Job& job) {
   }
 }
 
+// A sweep's progress and, per configuration, the final models' metrics over seeds.
+void AddSweepGauges(Gauges& gauges, const v1::Sweep& sweep) {
+  gauges.Add("bertfleet_sweep_jobs", "Jobs of the sweep (seeds x configurations)", {{"sweep", sweep.id()}},
+             sweep.jobs_total());
+  gauges.Add("bertfleet_sweep_jobs_finished", "Jobs of the sweep in a final state", {{"sweep", sweep.id()}},
+             sweep.jobs_finished());
+  for (int c = 0; c < sweep.configs_size(); ++c) {
+    const v1::SweepConfig& config = sweep.configs(c);
+    std::string name;
+    for (const auto& setting : config.settings()) name += (name.empty() ? "" : ",") + setting.key() + "=" + setting.value();
+    if (name.empty()) name = "-";
+    for (const v1::MetricSummary& metric : config.final()) {
+      const std::vector<ClientMetric::Label> labels = {{"sweep", sweep.id()}, {"config", name}, {"metric", metric.name()}};
+      gauges.Add("bertfleet_sweep_metric_mean", "Mean over the configuration's succeeded seeds of a final-model metric",
+                 labels, metric.mean());
+      gauges.Add("bertfleet_sweep_metric_stddev",
+                 "Sample standard deviation over the configuration's succeeded seeds of a final-model metric", labels,
+                 metric.std());
+      gauges.Add("bertfleet_sweep_metric_seeds", "Succeeded seeds behind the configuration's mean and stddev", labels,
+                 metric.count());
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<MetricFamily> FleetGauges(const std::vector<v1::Job>& jobs, const std::vector<v1::Worker>& workers,
-                                      int64_t now_ms, int64_t retention_ms) {
+                                      int64_t now_ms, int64_t retention_ms, const std::vector<v1::Sweep>& sweeps) {
   Gauges gauges;
   std::map<v1::JobState, int> by_state;
   for (int s = v1::JOB_STATE_QUEUED; s <= v1::JOB_STATE_CANCELLED; ++s) by_state[v1::JobState(s)] = 0;
@@ -123,6 +152,7 @@ std::vector<MetricFamily> FleetGauges(const std::vector<v1::Job>& jobs, const st
                          now_ms - TimestampMs(job.finished_at()) > retention_ms;
     if (!expired) AddJobGauges(gauges, job);
   }
+  for (const auto& sweep : sweeps) AddSweepGauges(gauges, sweep);
   return gauges.Take();
 }
 
@@ -138,7 +168,16 @@ std::vector<MetricFamily> FleetCollector::Collect() const {
   } while (!request.page_token().empty());
   v1::ListWorkersResponse workers;
   fleet_->ListWorkers(&workers);
-  return FleetGauges(jobs, {workers.workers().begin(), workers.workers().end()}, NowMs(), retention_ms_);
+  std::vector<v1::Sweep> sweeps;
+  v1::ListSweepsRequest sweeps_request;
+  sweeps_request.set_page_size(500);
+  do {
+    v1::ListSweepsResponse response;
+    if (!fleet_->ListSweeps(sweeps_request, "", &response).ok()) break;
+    sweeps.insert(sweeps.end(), response.sweeps().begin(), response.sweeps().end());
+    sweeps_request.set_page_token(response.next_page_token());
+  } while (!sweeps_request.page_token().empty());
+  return FleetGauges(jobs, {workers.workers().begin(), workers.workers().end()}, NowMs(), retention_ms_, sweeps);
 }
 
 }  // namespace bertfleet::coordinator

@@ -19,7 +19,8 @@ namespace bertfleet::coordinator {
 // The gauges for these jobs and workers at `now_ms` (wall clock, as in Job.finished_at).
 std::vector<prometheus::MetricFamily> FleetGauges(const std::vector<bertfleet::v1::Job>& jobs,
                                                   const std::vector<bertfleet::v1::Worker>& workers,
-                                                  int64_t now_ms, int64_t retention_ms);
+                                                  int64_t now_ms, int64_t retention_ms,
+                                                  const std::vector<bertfleet::v1::Sweep>& sweeps = {});
 
 class FleetCollector : public prometheus::Collectable {
  public:

@@ -5,6 +5,7 @@
 
 #include "coordinator/fleet.h"
 #include "coordinator/log.h"
+#include "coordinator/paging.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/time_util.h"
 
@@ -31,8 +32,8 @@ Fleet::Fleet(JobStore* store, WatchHub* hub, Rendezvous* rendezvous, FleetOption
     JobEntry entry;
     entry.seq = stored.seq;
     entry.job = std::move(stored.job);
-    entry.started.assign(entry.job.world_size(), false);
-    entry.finished.assign(entry.job.world_size(), false);
+    entry.started.assign(entry.job.worker_ids_size(), false);
+    entry.finished.assign(entry.job.worker_ids_size(), false);
     if (IsActive(entry.job.state())) {
       entry.recovering = true;
       entry.recovery_deadline = deadline;
@@ -40,7 +41,8 @@ Fleet::Fleet(JobStore* store, WatchHub* hub, Rendezvous* rendezvous, FleetOption
     }
     jobs_.emplace(entry.job.id(), std::move(entry));
   }
-  Log("INFO", "loaded jobs", {{"jobs", std::to_string(jobs_.size())},
+  sweeps_ = store_->LoadSweeps();
+  Log("INFO", "loaded jobs", {{"jobs", std::to_string(jobs_.size())}, {"sweeps", std::to_string(sweeps_.size())},
                               {"awaiting_workers", std::to_string(recovering)}});
 }
 
@@ -49,14 +51,14 @@ bool Fleet::IsActive(JobState state) {
   return state == v1::JOB_STATE_SCHEDULED || state == v1::JOB_STATE_RUNNING;
 }
 
-std::string Fleet::NewJobId() {
+std::string Fleet::NewId(const std::string& prefix, const std::function<bool(const std::string&)>& taken) {
   static std::mt19937_64 rng(std::random_device{}());
   static const char* kHex = "0123456789abcdef";
   while (true) {
-    std::string id = "job-";
+    std::string id = prefix;
     uint64_t bits = rng();
     for (int i = 0; i < 10; ++i, bits >>= 4) id += kHex[bits & 15];
-    if (!jobs_.count(id)) return id;
+    if (!taken(id)) return id;
   }
 }
 
@@ -77,39 +79,52 @@ grpc::Status Fleet::Submit(const std::string& spec_yaml, const JobSpec& spec, co
       }
     }
     JobEntry entry;
-    Job& job = entry.job;
-    job.set_id(NewJobId());
-    job.set_owner(owner);
-    job.set_request_id(request_id);
-    job.set_state(v1::JOB_STATE_QUEUED);
-    job.set_spec_yaml(spec_yaml);
-    job.set_world_size(spec.world_size);
-    job.set_device(spec.device);
-    job.set_priority(spec.priority);
-    job.set_max_restarts(static_cast<int32_t>(spec.max_restarts));
-    SetTimestamp(job.mutable_created_at(), WallMs());
-    job.set_message("waiting for " + std::to_string(spec.world_size) + " idle " + spec.device + " worker(s)");
-    job.set_output_dir(
-        (std::filesystem::path(options_.checkpoint_root) / job.id()).string());
-    entry.seq = store_->InsertJob(job);
-    entry.started.assign(spec.world_size, false);
-    entry.finished.assign(spec.world_size, false);
-    JobEvent event;
-    SetTimestamp(event.mutable_time(), WallMs());
-    event.set_job_id(job.id());
-    event.set_state(v1::JOB_STATE_QUEUED);
-    event.set_message("submitted");
-    *event.mutable_job() = job;
-    std::string id = job.id();
-    jobs_.emplace(id, std::move(entry));
-    Emit(event, true);
-    Log("INFO", "job submitted", {{"job", id}, {"world_size", std::to_string(spec.world_size)},
-                                  {"device", spec.device}, {"priority", std::to_string(spec.priority)}});
+    entry.job = NewQueuedJob(spec_yaml, spec, owner, request_id);
+    entry.seq = store_->InsertJob(entry.job);
+    std::string id = entry.job.id();
+    AddQueuedJob(std::move(entry));
     ScheduleLocked(after);
     *snapshot = jobs_.at(id).job;
   }
   for (auto& f : after) f();
   return grpc::Status::OK;
+}
+
+Job Fleet::NewQueuedJob(const std::string& spec_yaml, const JobSpec& spec, const std::string& owner,
+                        const std::string& request_id) {
+  Job job;
+  job.set_id(NewId("job-", [this](const std::string& id) { return jobs_.count(id) > 0; }));
+  job.set_owner(owner);
+  job.set_request_id(request_id);
+  job.set_state(v1::JOB_STATE_QUEUED);
+  job.set_spec_yaml(spec_yaml);
+  job.set_world_size(spec.world_size);
+  job.set_min_world_size(spec.EffectiveMinWorldSize());
+  job.set_device(spec.device);
+  job.set_priority(spec.priority);
+  job.set_max_restarts(static_cast<int32_t>(spec.max_restarts));
+  SetTimestamp(job.mutable_created_at(), WallMs());
+  const std::string needed = spec.EffectiveMinWorldSize() < spec.world_size
+                                 ? std::to_string(spec.EffectiveMinWorldSize()) + " to " + std::to_string(spec.world_size)
+                                 : std::to_string(spec.world_size);
+  job.set_message("waiting for " + needed + " idle " + spec.device + " worker(s)");
+  job.set_output_dir((std::filesystem::path(options_.checkpoint_root) / job.id()).string());
+  return job;
+}
+
+void Fleet::AddQueuedJob(JobEntry entry) {
+  const Job& job = entry.job;
+  JobEvent event;
+  SetTimestamp(event.mutable_time(), WallMs());
+  event.set_job_id(job.id());
+  event.set_state(v1::JOB_STATE_QUEUED);
+  event.set_message("submitted");
+  *event.mutable_job() = job;
+  Log("INFO", "job submitted", {{"job", job.id()}, {"world_size", std::to_string(job.world_size())},
+                                {"device", job.device()}, {"priority", std::to_string(job.priority())},
+                                {"sweep", job.sweep_id()}});
+  jobs_.emplace(job.id(), std::move(entry));
+  Emit(event, true);
 }
 
 grpc::Status Fleet::Get(const std::string& job_id, Job* job) {
@@ -122,15 +137,9 @@ grpc::Status Fleet::Get(const std::string& job_id, Job* job) {
 
 grpc::Status Fleet::List(const v1::ListJobsRequest& request, v1::ListJobsResponse* response) {
   int64_t offset = 0;
-  if (!request.page_token().empty()) {
-    try {
-      offset = std::stoll(request.page_token());
-    } catch (...) {
-      offset = -1;
-    }
-    if (offset < 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad page_token");
-  }
-  int64_t page_size = request.page_size() <= 0 ? 50 : std::min(request.page_size(), 500);
+  const grpc::Status token = ParsePageToken(request.page_token(), &offset);
+  if (!token.ok()) return token;
+  const int64_t page_size = PageSize(request.page_size());
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<const JobEntry*> matching;
   for (const auto& [id, entry] : jobs_) {
@@ -201,6 +210,8 @@ void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message
   job.set_message(message);
   if (state == v1::JOB_STATE_RUNNING && !job.has_started_at()) SetTimestamp(job.mutable_started_at(), now);
   if (state == v1::JOB_STATE_QUEUED) job.clear_worker_ids();
+  job.set_current_world_size(v1::IsFinalJobState(state) ? 0 : job.worker_ids_size());
+  if (state != v1::JOB_STATE_RUNNING) entry.grow_to = 0;
   if (v1::IsFinalJobState(state)) SetTimestamp(job.mutable_finished_at(), now);
   store_->UpdateJob(job);
   JobEvent event;
@@ -243,17 +254,22 @@ void Fleet::ScheduleLocked(Deferred& after) {
   std::vector<QueuedJob> queued;
   for (const auto& [id, entry] : jobs_) {
     if (entry.job.state() == v1::JOB_STATE_QUEUED) {
-      queued.push_back({id, entry.job.priority(), entry.seq, entry.job.world_size(), entry.job.device()});
+      queued.push_back({id, entry.job.priority(), entry.seq, entry.job.world_size(), entry.job.device(),
+                        GangNeeded(entry)});
     }
   }
-  if (queued.empty()) return;
   std::map<std::string, std::vector<std::string>> idle;
   for (const auto& [id, worker] : workers_) {
     if (worker.session && worker.job_id.empty() && !worker.stopping) idle[worker.info.device()].push_back(id);
   }
-  for (const Placement& placement : Schedule(std::move(queued), std::move(idle))) {
-    StartAttempt(jobs_.at(placement.job_id), placement.worker_ids, after);
+  if (!queued.empty()) {
+    for (const Placement& placement : Schedule(std::move(queued), idle)) {
+      std::vector<std::string>& free = idle[jobs_.at(placement.job_id).job.device()];
+      for (const auto& id : placement.worker_ids) free.erase(std::find(free.begin(), free.end(), id));
+      StartAttempt(jobs_.at(placement.job_id), placement.worker_ids, after);
+    }
   }
+  PlanGrowth(idle);  // what no queued job took, a shrunk elastic job may grow into
 }
 
 }  // namespace bertfleet::coordinator

@@ -124,7 +124,7 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
         bool all = std::all_of(entry->started.begin(), entry->started.end(), [](bool b) { return b; });
         if (all && entry->job.state() == v1::JOB_STATE_SCHEDULED) {
           SetState(*entry, v1::JOB_STATE_RUNNING,
-                   "all " + std::to_string(entry->job.world_size()) + " rank(s) started", after);
+                   "all " + std::to_string(entry->job.worker_ids_size()) + " rank(s) started", after);
         }
         break;
       }
@@ -156,7 +156,7 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
         break;
       }
       case v1::WorkerMessage::kCheckpoint:
-        OnCheckpointSaved(worker, message.checkpoint());
+        OnCheckpointSaved(worker, message.checkpoint(), after);
         break;
       case v1::WorkerMessage::kFinished:
         HandleFinished(worker, message.finished(), after);

@@ -117,13 +117,13 @@ grpc::Status JobServiceImpl::AuthorizeJobCall(grpc::CallbackServerContext* conte
   return authorizer_->AuthorizeJob(*principal, method, *job);
 }
 
-void JobServiceImpl::CheckUploads(const JobSpec& spec, const Principal& caller) const {
+void CheckUploadReferences(const JobSpec& spec, const Principal& caller, const UploadStore* uploads) {
   for (const auto& [key, value] : OwnFileKeys(spec)) {
     const std::optional<UploadReference> reference = ParseUploadReference(*value);
     if (!reference) continue;
     // Admins may run anyone's upload; users only what they sent themselves.
-    const bool visible = uploads_ && (caller.role == v1::ROLE_ADMIN ? uploads_->Has(reference->sha256)
-                                                                    : uploads_->Owns(caller.name, reference->sha256));
+    const bool visible = uploads && (caller.role == v1::ROLE_ADMIN ? uploads->Has(reference->sha256)
+                                                                   : uploads->Owns(caller.name, reference->sha256));
     if (!visible) {
       throw Error(std::string(key) + ": " + *value + " is not a file you uploaded (bertfleet submit uploads the local "
                   "files a spec names)");
@@ -148,7 +148,7 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
   }
   try {
     CheckJobPaths(spec, data_root_, checkpoint_root_);
-    CheckUploads(spec, caller);
+    CheckUploadReferences(spec, caller, uploads_);
   } catch (const Error& e) {
     return Finished(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                           std::string(kSource) + ": " + e.what()));

@@ -13,6 +13,10 @@
 
 namespace bertfleet::coordinator {
 
+// Throws Error naming the key of an upload reference ("sha256:HEX/NAME") in `spec` that `caller`
+// may not use: users only their own uploads, admins any. Null `uploads`: every reference fails.
+void CheckUploadReferences(const JobSpec& spec, const Principal& caller, const UploadStore* uploads);
+
 class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
  public:
   JobServiceImpl(Fleet* fleet, WatchHub* hub, std::string data_root, std::string checkpoint_root,
@@ -46,8 +50,6 @@ class JobServiceImpl final : public bertfleet::v1::JobService::CallbackService {
                                         bertfleet::v1::ListWorkersResponse* response) override;
 
  private:
-  // Throws Error naming the key of a referenced upload the caller may not use.
-  void CheckUploads(const JobSpec& spec, const Principal& caller) const;
   // Authorizes the caller, then (for a user) that the job is theirs; fills `job` when it is.
   grpc::Status AuthorizeJobCall(grpc::CallbackServerContext* context, const char* method,
                                 const std::string& job_id, Principal* principal, bertfleet::v1::Job* job);

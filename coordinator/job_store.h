@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bertfleet/v1/jobs.pb.h"
+#include "bertfleet/v1/sweeps.pb.h"
 
 namespace bertfleet::coordinator {
 
@@ -37,6 +38,13 @@ class JobStore {
   // restarted attempt finished again).
   virtual bool AddEpochMetrics(const std::string& job_id, int32_t attempt,
                                const bertfleet::v1::EpochMetrics& metrics) = 0;
+
+  // Sweeps: the definition (id, owner, spec, seeds, grid, points with their job ids; no job
+  // snapshots, no statistics) and every job of it, in one transaction: all or nothing. Returns
+  // the jobs' submission sequence numbers. Throws Error when an id is taken.
+  virtual std::vector<int64_t> InsertSweep(const bertfleet::v1::Sweep& sweep,
+                                           const std::vector<bertfleet::v1::Job>& jobs) = 0;
+  virtual std::vector<bertfleet::v1::Sweep> LoadSweeps() = 0;  // creation order
 
   virtual void AppendEvent(const bertfleet::v1::JobEvent& event) = 0;
   virtual std::vector<bertfleet::v1::JobEvent> LoadEvents(const std::string& job_id) = 0;

@@ -16,6 +16,7 @@
 #include "coordinator/config.h"
 #include "coordinator/fleet.h"
 #include "coordinator/file_service.h"
+#include "coordinator/sweep_service.h"
 #include "coordinator/job_service.h"
 #include "coordinator/upload_store.h"
 #include "coordinator/fleet_collector.h"
@@ -76,6 +77,9 @@ int Run(const std::vector<std::string>& args) {
                       config.max_upload_bytes);
   job_service.SetUploads(&uploads);
   FileServiceImpl file_service(&fleet, &uploads, &security.authorizer());
+  SweepServiceImpl sweep_service(&fleet, std::filesystem::absolute(config.data_root).string(),
+                                 std::filesystem::absolute(config.checkpoint_root).string(), &security.authorizer(),
+                                 &uploads);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -85,10 +89,16 @@ int Run(const std::vector<std::string>& args) {
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
   builder.RegisterService(&file_service);
+  builder.RegisterService(&sweep_service);
   security.ConfigureServer(builder);
   builder.experimental().SetInterceptorCreators(RpcMetricsInterceptors(&metrics));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) throw bertfleet::Error("cannot listen on " + config.listen);
+  // Health per service too ("" is the whole server), so that a probe can name the one it needs.
+  for (const char* service : {"bertfleet.v1.JobService", "bertfleet.v1.WorkerService", "bertfleet.v1.FileService",
+                              "bertfleet.v1.SweepService", "bertfleet.v1.AuthService"}) {
+    server->GetHealthCheckService()->SetServingStatus(service, true);
+  }
   std::string address = BoundAddress(config.listen, port);
   MetricsEndpoint metrics_endpoint;
   if (!config.metrics_listen.empty()) {

@@ -44,6 +44,11 @@ CoordinatorMetrics::CoordinatorMetrics()
                     .Name("bertfleet_jobs_finished_total")
                     .Help("Jobs that reached a final state, by outcome (succeeded, failed, cancelled)")
                     .Register(*registry_)),
+      resizes_(BuildCounter()
+                   .Name("bertfleet_job_resizes_total")
+                   .Help("Attempts of elastic jobs that started on another number of workers than the previous "
+                         "attempt (direction shrink or grow)")
+                   .Register(*registry_)),
       queue_wait_(BuildHistogram()
                       .Name("bertfleet_job_queue_wait_seconds")
                       .Help("Time from entering QUEUED to being scheduled on a gang of workers")
@@ -60,9 +65,15 @@ CoordinatorMetrics::CoordinatorMetrics()
   for (auto outcome : {v1::JOB_STATE_SUCCEEDED, v1::JOB_STATE_FAILED, v1::JOB_STATE_CANCELLED}) {
     finished_.Add({{"outcome", JobStateLabel(outcome)}});  // zeros, so increase() sees the first one
   }
+  for (const char* direction : {"shrink", "grow"}) resizes_.Add({{"direction", direction}});
 }
 
 void CoordinatorMetrics::OnJobEvent(const v1::JobEvent& event) {
+  if (event.event_case() == v1::JobEvent::kResize) {
+    const bool grew = event.resize().to_world_size() > event.resize().from_world_size() && event.resize().from_world_size() > 0;
+    resizes_.Add({{"direction", grew ? "grow" : "shrink"}}).Increment();
+    return;
+  }
   if (event.event_case() != v1::JobEvent::kState) return;
   const std::string& job_id = event.job_id();
   const int64_t time_ms = TimestampMs(event.time());

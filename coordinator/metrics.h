@@ -36,6 +36,7 @@ class CoordinatorMetrics {
   prometheus::Counter& submitted_;
   prometheus::Counter& requeued_;
   prometheus::Family<prometheus::Counter>& finished_;
+  prometheus::Family<prometheus::Counter>& resizes_;
   prometheus::Histogram& queue_wait_;
   prometheus::Family<prometheus::Histogram>& rpc_duration_;
   prometheus::Family<prometheus::Counter>& rpc_requests_;

@@ -13,10 +13,12 @@ std::vector<Placement> Schedule(std::vector<QueuedJob> queued,
   std::vector<Placement> placements;
   for (const QueuedJob& job : queued) {
     std::vector<std::string>& free = idle[job.device];
-    if (job.world_size < 1 || static_cast<int64_t>(free.size()) < job.world_size) continue;  // backfill
+    const int64_t fewest = job.min_world_size > 0 ? std::min(job.min_world_size, job.world_size) : job.world_size;
+    const int64_t gang = std::min(job.world_size, static_cast<int64_t>(free.size()));
+    if (fewest < 1 || gang < fewest) continue;  // backfill
     Placement placement{job.id, {}};
-    placement.worker_ids.assign(free.begin(), free.begin() + job.world_size);
-    free.erase(free.begin(), free.begin() + job.world_size);
+    placement.worker_ids.assign(free.begin(), free.begin() + gang);
+    free.erase(free.begin(), free.begin() + gang);
     placements.push_back(std::move(placement));
   }
   return placements;

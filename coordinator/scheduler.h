@@ -6,6 +6,9 @@
 // are idle (gang scheduling: never a partial allocation). A job that cannot start does not block
 // the jobs behind it: they may backfill the idle workers (see docs/control-plane.md for the
 // starvation trade-off).
+//
+// An elastic job (min_world_size < world_size) starts on fewer workers when fewer are idle: on
+// as many as are idle, up to world_size, but never below min_world_size.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -19,6 +22,7 @@ struct QueuedJob {
   int64_t seq = 0;  // submission order
   int64_t world_size = 1;
   std::string device = "cpu";
+  int64_t min_world_size = 0;  // 0: world_size (not elastic)
 };
 
 struct Placement {

@@ -101,6 +101,24 @@ CREATE TABLE epoch_eval_metrics (
   PRIMARY KEY (job_id, epoch, name)
 );
 )sql",
+    // 5: elastic jobs (issue 23). 0: not elastic (min_world_size = world_size).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN min_world_size INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 6: sweeps (issue 23): the definition as a serialized bertfleet.v1.Sweep; its jobs are
+    // ordinary rows of jobs that name it.
+    R"sql(
+CREATE TABLE sweeps (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL DEFAULT '',
+  request_id TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  definition BLOB NOT NULL
+);
+CREATE UNIQUE INDEX sweeps_owner_request ON sweeps(owner, request_id) WHERE request_id != '';
+ALTER TABLE jobs ADD COLUMN sweep_id TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 std::string JoinIds(const google::protobuf::RepeatedPtrField<std::string>& ids) {
@@ -182,13 +200,19 @@ void SqliteJobStore::Migrate() {
 
 int64_t SqliteJobStore::InsertJob(const Job& job) {
   std::lock_guard<std::mutex> lock(mu_);
+  return InsertJobRow(job);
+}
+
+int64_t SqliteJobStore::InsertJobRow(const Job& job) {
   Statement s(db_,
               "INSERT INTO jobs (id, owner, state, spec_yaml, world_size, device, priority, "
-              "created_at_ms, message, output_dir, max_restarts, request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+              "created_at_ms, message, output_dir, max_restarts, request_id, min_world_size, sweep_id) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, job.id()).Bind(2, job.owner()).Bind(3, static_cast<int64_t>(job.state()));
   s.Bind(4, job.spec_yaml()).Bind(5, job.world_size()).Bind(6, job.device()).Bind(7, job.priority());
   s.Bind(8, TimestampMs(job.created_at())).Bind(9, job.message()).Bind(10, job.output_dir());
   s.Bind(11, static_cast<int64_t>(job.max_restarts())).Bind(12, job.request_id());
+  s.Bind(13, job.min_world_size()).Bind(14, job.sweep_id());
   if (s.Step() != SQLITE_DONE) throw Error("job id " + job.id() + " already exists");
   return sqlite3_last_insert_rowid(db_);
 }
@@ -215,7 +239,8 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
   Statement s(db_,
               "SELECT seq, id, owner, state, spec_yaml, world_size, device, priority, created_at_ms, "
               "started_at_ms, finished_at_ms, message, global_step, total_steps, attempt, worker_ids, "
-              "output_dir, final_metrics, restarts, max_restarts, latest_checkpoint, request_id FROM jobs ORDER BY seq");
+              "output_dir, final_metrics, restarts, max_restarts, latest_checkpoint, request_id, min_world_size, "
+              "sweep_id FROM jobs ORDER BY seq");
   while (s.Step() == SQLITE_ROW) {
     StoredJob stored;
     stored.seq = s.Int(0);
@@ -243,6 +268,9 @@ std::vector<StoredJob> SqliteJobStore::LoadJobs() {
     job.set_max_restarts(static_cast<int32_t>(s.Int(19)));
     job.set_latest_checkpoint(s.Text(20));
     job.set_request_id(s.Text(21));
+    job.set_min_world_size(s.Int(22) > 0 ? s.Int(22) : job.world_size());
+    job.set_current_world_size(job.worker_ids_size());
+    job.set_sweep_id(s.Text(23));
     jobs.push_back(std::move(stored));
   }
   for (StoredJob& stored : jobs) {
@@ -350,7 +378,7 @@ bool SqliteJobStore::InsertEpochMetrics(const std::string& job_id, int32_t attem
 
 void SqliteJobStore::AppendEvent(const JobEvent& event) {
   std::lock_guard<std::mutex> lock(mu_);
-  const char* kind = event.has_epoch() ? "epoch" : event.has_progress() ? "progress" : "state";
+  const char* kind = event.has_epoch() ? "epoch" : event.has_progress() ? "progress" : event.has_resize() ? "resize" : "state";
   Statement s(db_, "INSERT INTO events (job_id, time_ms, kind, event) VALUES (?,?,?,?)");
   s.Bind(1, event.job_id()).Bind(2, TimestampMs(event.time())).Bind(3, std::string(kind));
   s.BindBlob(4, event.SerializeAsString());

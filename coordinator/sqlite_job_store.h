@@ -18,7 +18,7 @@ class SqliteJobStore : public JobStore {
   SqliteJobStore(const SqliteJobStore&) = delete;
   SqliteJobStore& operator=(const SqliteJobStore&) = delete;
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 6;
   int SchemaVersion();
 
   int64_t InsertJob(const bertfleet::v1::Job& job) override;
@@ -31,12 +31,16 @@ class SqliteJobStore : public JobStore {
                      const std::string& message, int64_t time_ms) override;
   bool AddEpochMetrics(const std::string& job_id, int32_t attempt,
                        const bertfleet::v1::EpochMetrics& metrics) override;
+  std::vector<int64_t> InsertSweep(const bertfleet::v1::Sweep& sweep,
+                                   const std::vector<bertfleet::v1::Job>& jobs) override;  // sqlite_sweep_store.cc
+  std::vector<bertfleet::v1::Sweep> LoadSweeps() override;
   void AppendEvent(const bertfleet::v1::JobEvent& event) override;
   std::vector<bertfleet::v1::JobEvent> LoadEvents(const std::string& job_id) override;
 
  private:
   void Exec(const std::string& sql);
   void Migrate();
+  int64_t InsertJobRow(const bertfleet::v1::Job& job);  // mu_ held
   bool InsertEpochMetrics(const std::string& job_id, int32_t attempt, const v1::EpochMetrics& m);  // mu_ held
 
   std::string path_;

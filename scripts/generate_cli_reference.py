@@ -15,7 +15,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 BEGIN = "<!-- cli-reference: written by scripts/generate_cli_reference.py from each --help -->"
 END = "<!-- /cli-reference -->"
 WORKER_COMMANDS = ["train", "evaluate", "predict", "tokenize", "data", "resolve-model", "run-assignment"]
-CLI_COMMANDS = ["submit", "jobs", "status", "watch", "cancel", "workers", "download", "metrics", "plot", "health", "token"]
+CLI_COMMANDS = ["submit", "jobs", "status", "watch", "cancel", "workers", "download", "metrics", "plot", "sweep", "sweeps",
+                "health", "token"]
 
 
 def helps(build):

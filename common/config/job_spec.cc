@@ -168,6 +168,28 @@ YAML::Node LoadSingleDocument(const std::string& yaml_text, const std::string& s
 
 }  // namespace
 
+std::string WithSpecSettings(const std::string& yaml_text,
+                             const std::vector<std::pair<std::string, std::string>>& settings,
+                             const std::string& source) {
+  YAML::Node root = YAML::Clone(LoadSingleDocument(yaml_text, source));
+  for (const auto& [key, value] : settings) {
+    YAML::Node parsed;
+    try {
+      parsed = YAML::Load(value);
+    } catch (const YAML::Exception& error) {
+      throw Error(source + ": " + key + ": " + QuoteForMessage(value) + " is not a YAML value: " +
+                  utf8::ReplaceMalformed(error.msg));
+    }
+    if (!parsed.IsScalar()) throw Error(source + ": " + key + ": " + QuoteForMessage(value) + " is not a single value");
+    // One key per field: the deprecated alias would be a second eval_strategy.
+    if (key == "eval_strategy") root.remove(kEvalStrategyAlias);
+    root[key] = parsed;
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
 JobSpec ParseJobSpec(const std::string& yaml_text, const std::string& source) {
   const YAML::Node root = LoadSingleDocument(yaml_text, source);
   JobSpec spec;

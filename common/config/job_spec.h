@@ -70,6 +70,10 @@ struct JobSpec {
 
   // bertfleet's own.
   int64_t world_size = 1;      // data-parallel workers (ranks)
+  // Elastic jobs: the fewest workers the job may run on (-1: world_size, i.e. not elastic). On
+  // fewer workers each rank also trains the slices of the missing ones, so the math stays that
+  // of world_size ranks.
+  int64_t min_world_size = -1;
   int64_t threads = 0;         // intra-op threads per worker; 0: all cores
   std::string device = "cpu";  // cpu | cuda
   int64_t priority = 0;        // higher runs first among queued jobs
@@ -81,6 +85,7 @@ struct JobSpec {
   uint64_t EffectiveDataSeed() const { return static_cast<uint64_t>(data_seed >= 0 ? data_seed : seed); }
   // The evaluation interval when eval_strategy is "steps": unset falls back to logging_steps.
   int64_t EffectiveEvalSteps() const { return eval_steps > 0 ? eval_steps : logging_steps; }
+  int64_t EffectiveMinWorldSize() const { return min_world_size > 0 ? min_world_size : world_size; }
 
   nlohmann::json ToJson() const;  // every key, for logs, checkpoints and the coordinator
 };
@@ -95,6 +100,11 @@ std::vector<std::pair<const char*, const std::string*>> OwnFileKeys(const JobSpe
 // are errors that suggest the closest known key.
 JobSpec ParseJobSpec(const std::string& yaml_text, const std::string& source);
 JobSpec LoadJobSpecFile(const std::string& path);
+// The spec's YAML with these keys set (each value parsed as a YAML scalar, as `--set` does),
+// comments dropped. The result is not validated: ParseJobSpec it. Throws Error for malformed YAML.
+std::string WithSpecSettings(const std::string& yaml_text,
+                             const std::vector<std::pair<std::string, std::string>>& settings,
+                             const std::string& source);
 
 // Applies `--set key=value` overrides (value parsed as YAML scalar) and re-validates.
 void ApplyJobSpecOverrides(JobSpec& spec, const std::vector<std::string>& assignments,

@@ -346,6 +346,7 @@ std::vector<std::unique_ptr<JobSpecField>> MakeFields() {
   add(new StringField("logging_dir", &JobSpec::logging_dir, Rules{{}, false, true}));
 
   add(new IntField("world_size", &JobSpec::world_size, 1, 1024));
+  add(new IntField("min_world_size", &JobSpec::min_world_size, 1, 1024, -1, "world_size"));
   add(new IntField("threads", &JobSpec::threads, 0, 1024));
   add(new StringField("device", &JobSpec::device, Rules{{"cpu", "cuda"}}));
   add(new IntField("priority", &JobSpec::priority, -1000000, 1000000));

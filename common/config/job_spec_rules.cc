@@ -59,6 +59,12 @@ void CheckJobSpecRules(const JobSpec& spec, JobSpecProblems& problems) {
                             (hint.empty() ? "" : " (did you mean " + Quoted(hint) + "?)") + "; it reports " +
                             TaskMetricNames(spec.task) + ", with or without eval_"});
   }
+  // bertfleet's own: an elastic job shrinks, it never runs on more workers than it asked for.
+  if (spec.min_world_size > spec.world_size) {
+    problems.push_back({{"min_world_size", "world_size"},
+                        "must not exceed world_size (got min_world_size " + std::to_string(spec.min_world_size) +
+                            ", world_size " + std::to_string(spec.world_size) + ")"});
+  }
   // Hugging Face: "At most one of fp16 and bf16 can be True, but not both".
   if (spec.bf16 && spec.fp16) {
     problems.push_back({{"fp16", "bf16"}, "fp16 and bf16 cannot both be true"});

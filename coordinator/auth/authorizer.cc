@@ -82,9 +82,15 @@ grpc::Status Authorizer::Authorize(const grpc::ServerContextBase& context, const
 
 grpc::Status Authorizer::AuthorizeJob(const Principal& principal, const std::string& method,
                                       const v1::Job& job) const {
-  if (principal.role == v1::ROLE_ADMIN || job.owner() == principal.name) return grpc::Status::OK;
+  return AuthorizeOwned(principal, method, job.owner(), "job " + job.id());
+}
+
+grpc::Status Authorizer::AuthorizeOwned(const Principal& principal, const std::string& method,
+                                        const std::string& owner, const std::string& what) const {
+  if (principal.role == v1::ROLE_ADMIN || owner == principal.name) return grpc::Status::OK;
+  const std::string kind = what.substr(0, what.find(' '));
   return Refuse(method, grpc::StatusCode::PERMISSION_DENIED,
-                "job " + job.id() + " belongs to another user (" + principal.name + " may only act on its own jobs)");
+                what + " belongs to another user (" + principal.name + " may only act on its own " + kind + "s)");
 }
 
 }  // namespace bertfleet::coordinator

@@ -4,7 +4,8 @@
 // AuthMetadataProcessor would also gate health and reflection, which must stay open):
 //  - the bearer token ("authorization: Bearer bft_...") must be valid: else UNAUTHENTICATED;
 //  - its role must be allowed for the method: else PERMISSION_DENIED;
-//  - users act only on their own jobs (AuthorizeJob): else PERMISSION_DENIED.
+//  - users act only on their own jobs and sweeps (AuthorizeJob, AuthorizeOwned): else
+//    PERMISSION_DENIED.
 // Every refusal is reported to the failure observer (bertfleet_auth_failures_total{method,code}).
 // With security off (--insecure on loopback) every caller is an admin named by its
 // `bertfleet-owner` metadata (the CLI sends $USER), or by its peer address.
@@ -37,6 +38,9 @@ class Authorizer {
   // Admins may act on any job, anyone else only on the jobs they own.
   grpc::Status AuthorizeJob(const Principal& principal, const std::string& method,
                             const bertfleet::v1::Job& job) const;
+  // The same for anything else a user owns; `what` names it in the refusal ("sweep sweep-1a2b").
+  grpc::Status AuthorizeOwned(const Principal& principal, const std::string& method, const std::string& owner,
+                              const std::string& what) const;
 
  private:
   grpc::Status Refuse(const std::string& method, grpc::StatusCode code, const std::string& message) const;

@@ -35,6 +35,22 @@ TEST(SchedulerTest, SmallerJobsBackfillBehindABlockedOne) {
   EXPECT_EQ(Ids(placements), (std::vector<std::string>{"small"}));  // pair no longer fits
 }
 
+TEST(SchedulerTest, AnElasticJobStartsOnWhatIsIdleButNeverBelowItsMinimum) {
+  // world_size 4, min 2: one idle worker is too few; three give a gang of three; six give four.
+  const QueuedJob elastic{"elastic", 0, 1, 4, "cpu", 2};
+  EXPECT_TRUE(Schedule({elastic}, {{"cpu", {"w1"}}}).empty());
+  auto placements = Schedule({elastic}, {{"cpu", {"w1", "w2", "w3"}}});
+  ASSERT_EQ(placements.size(), 1u);
+  EXPECT_EQ(placements[0].worker_ids, (std::vector<std::string>{"w1", "w2", "w3"}));
+  placements = Schedule({elastic}, {{"cpu", {"w1", "w2", "w3", "w4", "w5", "w6"}}});
+  ASSERT_EQ(placements.size(), 1u);
+  EXPECT_EQ(placements[0].worker_ids.size(), 4u);
+  // Priority still comes first: the elastic job shrinks to what the higher one leaves it.
+  placements = Schedule({elastic, {"urgent", 5, 2, 2, "cpu"}}, {{"cpu", {"w1", "w2", "w3", "w4"}}});
+  ASSERT_EQ(Ids(placements), (std::vector<std::string>{"urgent", "elastic"}));
+  EXPECT_EQ(placements[1].worker_ids, (std::vector<std::string>{"w3", "w4"}));
+}
+
 TEST(SchedulerTest, DevicesArePooledSeparately) {
   std::vector<QueuedJob> queued = {{"gpu", 9, 1, 1, "cuda"}, {"cpu", 0, 2, 1, "cpu"}};
   auto placements = Schedule(queued, {{"cpu", {"c1"}}});

@@ -127,6 +127,7 @@ TEST(JobSpecToJson, HasEveryKeyAndRoundTrips) {
                                                "run_name",
                                                "logging_dir",
                                                "world_size",
+                                               "min_world_size",
                                                "threads",
                                                "device",
                                                "priority",
@@ -146,6 +147,20 @@ model_config_overrides: {hidden_dropout_prob: 0.0, classifier_dropout: null, not
   EXPECT_EQ(keys, expected_keys);
   // JSON is YAML, so what ToJson writes (to checkpoints, to the coordinator) parses back.
   EXPECT_EQ(ParseJobSpec(json.dump(), "checkpoint").ToJson(), json);
+}
+
+TEST(JobSpecParse, MinWorldSizeDefaultsToWorldSizeAndNeverExceedsIt) {
+  EXPECT_EQ(ParseJobSpec("world_size: 3\n", "job.yaml").EffectiveMinWorldSize(), 3);
+  EXPECT_EQ(ParseJobSpec("world_size: 3\nmin_world_size: 1\n", "job.yaml").EffectiveMinWorldSize(), 1);
+  try {
+    ParseJobSpec("world_size: 2\nmin_world_size: 3\n", "job.yaml");
+    FAIL() << "min_world_size above world_size was accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("min_world_size"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("must not exceed world_size (got min_world_size 3, world_size 2)"),
+              std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(JobSpecParse, ReadsEveryType) {

@@ -55,6 +55,7 @@ def generate_stubs(source_dir: pathlib.Path, out_dir: pathlib.Path) -> types.Sim
     names = {"auth": "bertfleet.v1.auth_pb2", "auth_grpc": "bertfleet.v1.auth_pb2_grpc",
              "jobs": "bertfleet.v1.jobs_pb2", "jobs_grpc": "bertfleet.v1.jobs_pb2_grpc",
              "files": "bertfleet.v1.files_pb2", "files_grpc": "bertfleet.v1.files_pb2_grpc",
+             "sweeps": "bertfleet.v1.sweeps_pb2", "sweeps_grpc": "bertfleet.v1.sweeps_pb2_grpc",
              "workers": "bertfleet.v1.workers_pb2", "workers_grpc": "bertfleet.v1.workers_pb2_grpc",
              "health": "grpc_health_v1_pb2", "health_grpc": "grpc_health_v1_pb2_grpc",
              "reflection": "grpc_reflection_v1alpha_pb2",
@@ -107,6 +108,7 @@ class Coordinator:
         self.channel = self.channel_for(self.admin_token)
         grpc.channel_ready_future(self.channel).result(timeout=timeout)
         self.jobs = self.pb.jobs_grpc.JobServiceStub(self.channel)
+        self.sweeps = self.pb.sweeps_grpc.SweepServiceStub(self.channel)
         self.auth = self.pb.auth_grpc.AuthServiceStub(self.channel)
         return self
 

@@ -106,8 +106,9 @@ def test_watch_gets_history_then_live_events_and_ends(coordinator, bertfleet_pb)
 
 def test_health_is_serving(coordinator, bertfleet_pb):
     health = bertfleet_pb.health_grpc.HealthStub(coordinator.channel)
-    reply = health.Check(bertfleet_pb.health.HealthCheckRequest(service=""), timeout=10)
-    assert reply.status == bertfleet_pb.health.HealthCheckResponse.SERVING
+    for service in ("", "bertfleet.v1.JobService", "bertfleet.v1.SweepService"):
+        reply = health.Check(bertfleet_pb.health.HealthCheckRequest(service=service), timeout=10)
+        assert reply.status == bertfleet_pb.health.HealthCheckResponse.SERVING, service
 
 
 def test_reflection_lists_the_services(coordinator, bertfleet_pb):
@@ -115,10 +116,12 @@ def test_reflection_lists_the_services(coordinator, bertfleet_pb):
     stub = bertfleet_pb.reflection_grpc.ServerReflectionStub(coordinator.channel)
     replies = list(stub.ServerReflectionInfo(iter([pb.ServerReflectionRequest(list_services="")]), timeout=10))
     names = {s.name for s in replies[0].list_services_response.service}
-    assert {"bertfleet.v1.JobService", "bertfleet.v1.WorkerService", "grpc.health.v1.Health"} <= names
-    replies = list(stub.ServerReflectionInfo(
-        iter([pb.ServerReflectionRequest(file_containing_symbol="bertfleet.v1.JobService")]), timeout=10))
-    assert replies[0].file_descriptor_response.file_descriptor_proto  # descriptors are served
+    assert {"bertfleet.v1.JobService", "bertfleet.v1.WorkerService", "bertfleet.v1.SweepService",
+            "grpc.health.v1.Health"} <= names
+    for service in ("bertfleet.v1.JobService", "bertfleet.v1.SweepService"):
+        replies = list(stub.ServerReflectionInfo(
+            iter([pb.ServerReflectionRequest(file_containing_symbol=service)]), timeout=10))
+        assert replies[0].file_descriptor_response.file_descriptor_proto  # descriptors are served
 
 
 def test_a_retried_submit_with_its_request_id_returns_the_first_job(coordinator, bertfleet_pb):
@@ -137,3 +140,19 @@ def test_a_retried_submit_with_its_request_id_returns_the_first_job(coordinator,
     assert unnamed[0] != unnamed[1]  # without a request id every submit is a new job
     listed = coordinator.jobs.ListJobs(jobs.ListJobsRequest(), timeout=10).jobs
     assert sorted(j.id for j in listed) == sorted([first.id, *unnamed])
+
+
+def test_a_retried_create_sweep_with_its_request_id_returns_the_first_sweep(coordinator, bertfleet_pb):
+    sweeps = bertfleet_pb.sweeps
+    request = sweeps.CreateSweepRequest(spec_yaml=minimal_spec(), seeds=[1, 2], request_id="9d2e5f1a")
+    first = coordinator.sweeps.CreateSweep(request, timeout=10)
+    again = coordinator.sweeps.CreateSweep(request, timeout=10)
+    assert again.id == first.id and [p.job_id for p in again.points] == [p.job_id for p in first.points]
+    assert len(coordinator.jobs.ListJobs(bertfleet_pb.jobs.ListJobsRequest(), timeout=10).jobs) == 2
+    code, details = code_of(lambda: coordinator.sweeps.CreateSweep(
+        sweeps.CreateSweepRequest(spec_yaml=minimal_spec(), seeds=[1, 3], request_id="9d2e5f1a"), timeout=10))
+    assert code == grpc.StatusCode.ALREADY_EXISTS and first.id in details
+    # The jobs are ordinary jobs that name their sweep.
+    job = coordinator.get(first.points[1].job_id)
+    assert job.sweep_id == first.id and job.state == bertfleet_pb.jobs.JOB_STATE_QUEUED
+    assert "seed: 2" in job.spec_yaml

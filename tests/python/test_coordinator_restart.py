@@ -32,7 +32,7 @@ def test_jobs_survive_sigkill(coordinator_binary, bertfleet_pb, tmp_path):
         assert worker.next_of("assignment").job_id == queued.id  # queued jobs run after a restart
         worker.close()
         with sqlite3.connect(coordinator.db) as db:
-            assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 6
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         coordinator.stop()

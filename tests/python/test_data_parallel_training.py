@@ -90,6 +90,32 @@ def test_two_ranks_of_eight_train_the_model_one_rank_of_sixteen_does(tmp_path, w
     assert one_epochs[0]["eval_accuracy"] == two_epochs[0]["eval_accuracy"]
 
 
+def test_one_process_trains_two_job_ranks_like_two_processes(tmp_path, worker_binary, tiny_model_dir, data):
+    # Elastic jobs (issue 23): a spec with world_size 2 on one process trains both ranks' slices,
+    # each with its own dropout stream (seed, rank, step), so it gets the two processes' model.
+    # Dropout on: the masks must match too, not only the batches.
+    spec = write_job(tmp_path, tiny_model_dir, data, 8, overrides="{}")
+    elastic = tmp_path / "elastic.yaml"
+    elastic.write_text(spec.read_text() + "world_size: 2\n")
+    two_epochs, two_steps = train_group(worker_binary, spec, tmp_path / "two", 2)
+    one_epochs, one_steps = train_group(worker_binary, elastic, tmp_path / "one", 1)
+    assert len(one_steps[0]) == len(two_steps[0]) == 7
+    for alone, rank0 in zip(one_steps[0], two_steps[0]):
+        assert alone["examples"] == rank0["examples"] == 16 or alone is one_steps[0][-1]
+        assert abs(alone["loss"] - rank0["loss"]) <= 1e-6, (alone, rank0)
+    one = load_file(tmp_path / "one" / "model.safetensors")
+    two = load_file(tmp_path / "two" / "model.safetensors")
+    # Only the order of the fp32 gradient sums differs (one buffer vs the all-reduce).
+    worst = max(float(abs(one[name] - two[name]).max()) for name in one)
+    assert worst <= 1e-5, worst
+    # Not vacuous: a single process with world_size 1 and batch 16 (one dropout stream) differs.
+    single, _ = train_group(worker_binary, write_job(tmp_path, tiny_model_dir, data, 16, overrides="{}"),
+                            tmp_path / "single", 1)
+    other = load_file(tmp_path / "single" / "model.safetensors")
+    assert max(float(abs(other[name] - two[name]).max()) for name in other) > 1e-4
+    assert one_epochs[0]["eval_accuracy"] == two_epochs[0]["eval_accuracy"]
+
+
 def test_three_ranks_evaluate_exactly_like_one(tmp_path, worker_binary, tiny_model_dir, data):
     # 61 validation pairs: shards of 20, 20, 21. Dropout 0 so that training is the same too.
     one_epochs, _ = train_group(worker_binary, write_job(tmp_path, tiny_model_dir, data, 24, train_samples=48),

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import statistics
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -207,7 +208,9 @@ def stack(coordinator_binary, worker_binary, cli_binary, bertfleet_pb, tmp_path_
 
 @pytest.fixture(scope="module")
 def trained(stack):
-    """Two jobs, one per worker, trained while scrapers hammer every /metrics endpoint."""
+    """Two jobs, one per worker, trained while scrapers hammer every /metrics endpoint: the two
+    seeds of a sweep, so that the sweep's series are exported too. Returns (job ids, scraped
+    bodies, scrape errors, sweep id)."""
     bodies, errors, stop = [], [], threading.Event()
 
     def scrape(name):
@@ -221,7 +224,9 @@ def trained(stack):
                 for name in ("coordinator", "w1", "w2") for _ in range(3)]
     for thread in scrapers:
         thread.start()
-    job_ids = [stack.coordinator.submit(JOB.format(seed=seed)).id for seed in (1, 2)]
+    sweep = stack.coordinator.sweeps.CreateSweep(
+        stack.pb.sweeps.CreateSweepRequest(spec_yaml=JOB.format(seed=0), seeds=[1, 2]), timeout=30)
+    job_ids = [point.job_id for point in sweep.points]
     succeeded = stack.pb.jobs.JobState.Value("JOB_STATE_SUCCEEDED")
     try:
         for job_id in job_ids:
@@ -231,11 +236,11 @@ def trained(stack):
     stop.set()
     for thread in scrapers:
         thread.join(timeout=30)
-    return job_ids, bodies, errors
+    return job_ids, bodies, errors, sweep.id
 
 
 def test_concurrent_scrapes_during_training_stay_well_formed(stack, trained):
-    job_ids, bodies, errors = trained
+    job_ids, bodies, errors, _ = trained
     assert not errors, errors[:5]
     by_target = {name: [text for n, text in bodies if n == name] for name in ("coordinator", "w1", "w2")}
     for name, texts in by_target.items():
@@ -252,7 +257,7 @@ def test_concurrent_scrapes_during_training_stay_well_formed(stack, trained):
 
 
 def test_prometheus_stores_the_cli_accuracy_and_both_workers_step_times(stack, trained):
-    job_ids, _, _ = trained
+    job_ids, _, _, _ = trained
     for job_id in job_ids:
         csv = stack.cli("metrics", job_id, "--csv")
         assert csv.returncode == 0, csv.stderr
@@ -281,6 +286,17 @@ def test_prometheus_stores_the_cli_accuracy_and_both_workers_step_times(stack, t
     assert jobs["succeeded"] == 2 and jobs["running"] == 0
     finished = stack.query('bertfleet_jobs_finished_total{outcome="succeeded"}')
     assert float(finished[0]["value"][1]) == 2
+    # The sweep panel's series: the two seeds' final accuracy, their mean and sample std.
+    sweep_id = trained[3]
+    finals = [stack.coordinator.get(job_id).final_metrics.eval_accuracy for job_id in job_ids]
+    mean = wait_for(lambda: stack.query(f'bertfleet_sweep_metric_mean{{sweep="{sweep_id}",metric="eval_accuracy"}}'),
+                    30, "Prometheus to store the sweep's mean")
+    assert mean[0]["metric"]["config"] == "-"
+    assert float(mean[0]["value"][1]) == pytest.approx(statistics.mean(finals), abs=1e-12)
+    std = stack.query(f'bertfleet_sweep_metric_stddev{{sweep="{sweep_id}",metric="eval_accuracy"}}')
+    assert float(std[0]["value"][1]) == pytest.approx(statistics.stdev(finals), abs=1e-12)
+    done = stack.query(f'bertfleet_sweep_jobs_finished{{sweep="{sweep_id}"}}')
+    assert float(done[0]["value"][1]) == 2
     # The rules loaded and evaluate without errors against the real series.
     rules = json.loads(http_get(f"http://{stack.prometheus_address}/api/v1/rules")[2])["data"]["groups"]
     loaded = [rule for group in rules for rule in group["rules"]]
@@ -312,9 +328,10 @@ def test_coordinator_exposition_and_rpc_latency(stack, trained):
     assert samples[("bertfleet_jobs_submitted_total", "")] == 2
     assert samples[("bertfleet_job_queue_wait_seconds_count", "")] == 2
     assert samples[("bertfleet_workers", '{device="cpu",state="idle"}')] == 2
+    # The two jobs came from one CreateSweep call (a sweep's jobs count as submitted jobs).
     submits = [v for (name, labels), v in samples.items()
-               if name == "bertfleet_rpc_duration_seconds_count" and "SubmitJob" in labels]
-    assert submits == [2]
+               if name == "bertfleet_rpc_duration_seconds_count" and "CreateSweep" in labels]
+    assert submits == [1]
     # 404 for anything but /metrics
     with pytest.raises(urllib.error.HTTPError):
         http_get(f"http://{stack.targets['w1']}/nope")
@@ -377,7 +394,7 @@ def test_promtool_accepts_the_rules_and_the_configmap_matches_the_dashboard(sour
 
 
 def test_structured_logs_carry_job_attempt_rank(stack, trained):
-    job_ids, _, _ = trained
+    job_ids, _, _, _ = trained
     # Coordinator: --log-format json, every line one object.
     lines = stack.coordinator.log.read_text().splitlines()
     assert not [line for line in lines if re.match(r"\d{4}-\d\d-\d\dT\S+ (INFO|WARN|ERROR) ", line)]

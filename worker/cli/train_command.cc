@@ -65,7 +65,9 @@ int RunTrainCommand(const CommandArgs& args) {
   const RendezvousOptions rendezvous = RendezvousFromFlags(parser);
   CollectiveGroup group = MakeCommunicator(spec, rendezvous);
   options.log("communicator: " + group.description);
-  if (rendezvous.world_size > 1) spec.world_size = rendezvous.world_size;
+  // The job's ranks are the spec's world_size or the group's size, whichever is larger
+  // (trainer.h: JobRanks); the spec records it for checkpoints and reports.
+  if (rendezvous.world_size > spec.world_size) spec.world_size = rendezvous.world_size;
   options.communicator = group.communicator.get();
   options.cuda_device = group.cuda_device;
 

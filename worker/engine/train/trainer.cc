@@ -27,7 +27,9 @@ Trainer::Trainer(TrainingSession& session, const TokenizedDataset& train_data, c
       spec_(spec),
       communicator_(communicator),
       pad_id_(pad_id),
-      problem_(ProblemTypeOf(session.config())) {
+      problem_(ProblemTypeOf(session.config())),
+      job_ranks_(JobRanks(spec, communicator)),
+      my_job_ranks_(JobRanksOfProcess(communicator.rank(), communicator.world_size(), job_ranks_)) {
   if (communicator_.world_size() > 1) {
     reducer_ = std::make_unique<GradientReducer>(*session_.model(), session_.parameters(), communicator_,
                                                  spec_.ddp_bucket_cap_mb * 1024 * 1024);
@@ -64,6 +66,16 @@ std::vector<std::vector<int64_t>> PlanRankBatches(const JobSpec& spec, const std
   return mine;
 }
 
+int JobRanks(const JobSpec& spec, const Communicator& communicator) {
+  return std::max(static_cast<int>(spec.world_size), communicator.world_size());
+}
+
+std::vector<int> JobRanksOfProcess(int process, int processes, int job_ranks) {
+  std::vector<int> ranks;
+  for (int rank = process; rank < job_ranks; rank += processes) ranks.push_back(rank);
+  return ranks;
+}
+
 TrainerState PlanInitialState(const JobSpec& spec, const std::vector<int64_t>& lengths, int world_size) {
   TrainerState state;
   const int64_t batches = static_cast<int64_t>(PlanRankBatches(spec, lengths, 0, world_size, 0).size());
@@ -80,8 +92,7 @@ TrainerState PlanInitialState(const JobSpec& spec, const std::vector<int64_t>& l
   return state;
 }
 
-StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& micro_batches,
-                                    int64_t step) {
+StepStats Trainer::RunOptimizerStep(const std::vector<RankSlice>& slices, int64_t step) {
   const auto start = Clock::now();
   auto& model = session_.model();
   const torch::Device device = session_.device();
@@ -89,14 +100,6 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
   StepStats stats;
   stats.step = step + 1;
   stats.learning_rate = session_.LearningRate(step);
-  // One process draws dropout masks from one stream, seeded once, as Hugging Face does (and a
-  // checkpoint carries its state). Data-parallel ranks each draw for their own batches, so their
-  // streams part ways; each is reseeded here from (seed, rank, step) instead, so a rank resumed at
-  // any step draws what it would have drawn without every rank's state in the checkpoint.
-  if (communicator_.world_size() > 1) {
-    const uint64_t rank_seed = DeriveSeed(static_cast<uint64_t>(spec_.seed), static_cast<uint64_t>(communicator_.rank()));
-    torch::manual_seed(DeriveSeed(rank_seed, static_cast<uint64_t>(step)));
-  }
   // Sum (not mean) of the per-example losses: after the all-reduce, dividing by the global
   // example count gives the exact global mean for any split of the batch across ranks and
   // micro-batches.
@@ -104,27 +107,41 @@ StepStats Trainer::RunOptimizerStep(const std::vector<std::vector<int64_t>>& mic
   int64_t examples = 0;
   // The last backward of the step starts the gradient buckets' all-reduces as it goes (on CPU;
   // CUDA runs backward on its own threads, so its buckets start after backward).
-  size_t last_backward = micro_batches.size();
-  for (size_t i = 0; i < micro_batches.size(); ++i) {
-    if (!micro_batches[i].empty()) last_backward = i;
+  std::pair<size_t, size_t> last_backward{slices.size(), 0};
+  for (size_t s = 0; s < slices.size(); ++s) {
+    for (size_t i = 0; i < slices[s].micro_batches.size(); ++i) {
+      if (!slices[s].micro_batches[i].empty()) last_backward = {s, i};
+    }
   }
   const auto compute_start = Clock::now();
-  for (size_t i = 0; i < micro_batches.size(); ++i) {
-    const auto& positions = micro_batches[i];
-    if (positions.empty()) continue;  // this rank still joins the all-reduces below
-    const BatchTensors batch = ToBatchTensors(CollateBatch(train_data_.examples, positions, pad_id_), device);
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(precision.enabled(), precision.dtype(), device.is_cuda());
-      logits = model->forward(batch.inputs);
+  for (size_t s = 0; s < slices.size(); ++s) {
+    // One process draws dropout masks from one stream, seeded once, as Hugging Face does (and a
+    // checkpoint carries its state). With several job ranks each rank's slice draws from its own
+    // stream, reseeded here from (seed, job rank, step): a rank resumed at any step, or trained
+    // by another process after a resize, draws what it would have drawn without every rank's
+    // state in the checkpoint.
+    if (job_ranks_ > 1) {
+      const uint64_t rank_seed = DeriveSeed(static_cast<uint64_t>(spec_.seed), static_cast<uint64_t>(slices[s].job_rank));
+      torch::manual_seed(DeriveSeed(rank_seed, static_cast<uint64_t>(step)));
     }
-    auto loss = SequenceClassificationLossSum(logits, LossLabels(batch, problem_), problem_);
-    if (reducer_ && i == last_backward && device.is_cpu()) reducer_->ArmForBackward();
-    loss.backward();
-    loss_sum += loss.item<double>();
-    examples += batch.examples;
-    stats.real_tokens += batch.real_tokens;
-    stats.padded_tokens += batch.padded_tokens;
+    const auto& micro_batches = slices[s].micro_batches;
+    for (size_t i = 0; i < micro_batches.size(); ++i) {
+      const auto& positions = micro_batches[i];
+      if (positions.empty()) continue;  // this rank still joins the all-reduces below
+      const BatchTensors batch = ToBatchTensors(CollateBatch(train_data_.examples, positions, pad_id_), device);
+      torch::Tensor logits;
+      {
+        AutocastScope autocast(precision.enabled(), precision.dtype(), device.is_cuda());
+        logits = model->forward(batch.inputs);
+      }
+      auto loss = SequenceClassificationLossSum(logits, LossLabels(batch, problem_), problem_);
+      if (reducer_ && last_backward == std::make_pair(s, i) && device.is_cpu()) reducer_->ArmForBackward();
+      loss.backward();
+      loss_sum += loss.item<double>();
+      examples += batch.examples;
+      stats.real_tokens += batch.real_tokens;
+      stats.padded_tokens += batch.padded_tokens;
+    }
   }
 
   stats.compute_seconds = SecondsSince(compute_start);
@@ -163,17 +180,23 @@ void Trainer::Train(TrainerState& state) {
   const int64_t accumulation = spec_.gradient_accumulation_steps;
   bool stopped = false;
   while (state.epoch_index < state.num_epochs && state.global_step < state.total_steps && !stopped) {
-    const auto batches = PlanRankBatches(spec_, train_data_.lengths, communicator_.rank(),
-                                         communicator_.world_size(), state.epoch_index);
+    std::vector<std::vector<std::vector<int64_t>>> plans;  // per job rank of this process
+    for (int job_rank : my_job_ranks_) {
+      plans.push_back(PlanRankBatches(spec_, train_data_.lengths, job_rank, job_ranks_, state.epoch_index));
+    }
     // Trainer creates a DataLoader iterator here, which draws from the generator the dropout
     // masks come from (torch_dropout_draws.h); a run resumed mid-epoch restored the state after it.
     if (state.batch_in_epoch == 0) DrawLikeDataLoaderIterator();
-    const int64_t count = static_cast<int64_t>(batches.size());
+    const int64_t count = static_cast<int64_t>(plans.front().size());  // the same for every rank
     while (state.batch_in_epoch < count && state.global_step < state.total_steps) {
       const int64_t window = std::min(accumulation, count - state.batch_in_epoch);
-      const std::vector<std::vector<int64_t>> micro_batches(
-          batches.begin() + state.batch_in_epoch, batches.begin() + state.batch_in_epoch + window);
-      const StepStats stats = RunOptimizerStep(micro_batches, state.global_step);
+      std::vector<RankSlice> slices;
+      for (size_t r = 0; r < plans.size(); ++r) {
+        const auto& batches = plans[r];
+        slices.push_back({my_job_ranks_[r], {batches.begin() + state.batch_in_epoch,
+                                             batches.begin() + state.batch_in_epoch + window}});
+      }
+      const StepStats stats = RunOptimizerStep(slices, state.global_step);
       state.global_step += 1;
       state.batch_in_epoch += window;
       state.epoch_loss_sum += stats.loss;

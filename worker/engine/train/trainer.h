@@ -48,6 +48,13 @@ class TrainingObserver {
 std::vector<std::vector<int64_t>> PlanRankBatches(const JobSpec& spec, const std::vector<int64_t>& lengths,
                                                   int rank, int world_size, int64_t epoch);
 
+// The ranks a job's math is defined for: the spec's world_size, or the group's size when that is
+// larger (a group started by hand with --world-size). An elastic job that lost workers runs on
+// fewer processes than this; each process then trains the slices of several job ranks.
+int JobRanks(const JobSpec& spec, const Communicator& communicator);
+// The job ranks that process `process` of `processes` trains: process, process + processes, ...
+std::vector<int> JobRanksOfProcess(int process, int processes, int job_ranks);
+
 // The state of a run that has not started: step counts with Hugging Face's semantics.
 TrainerState PlanInitialState(const JobSpec& spec, const std::vector<int64_t>& lengths, int world_size);
 
@@ -69,7 +76,12 @@ class Trainer {
   bool stopped_early() const { return stopped_early_; }
 
  private:
-  StepStats RunOptimizerStep(const std::vector<std::vector<int64_t>>& micro_batches, int64_t step);
+  // One job rank's micro-batches of one optimizer step.
+  struct RankSlice {
+    int job_rank = 0;
+    std::vector<std::vector<int64_t>> micro_batches;
+  };
+  StepStats RunOptimizerStep(const std::vector<RankSlice>& slices, int64_t step);
   bool ObserverRequestsStop() const;
 
   TrainingSession& session_;
@@ -78,6 +90,8 @@ class Trainer {
   Communicator& communicator_;
   int32_t pad_id_;
   ProblemType problem_;
+  int job_ranks_;                 // JobRanks()
+  std::vector<int> my_job_ranks_;  // the ones this process trains
   std::vector<TrainingObserver*> observers_;
   std::unique_ptr<GradientReducer> reducer_;  // world size > 1
   // With several ranks a stop (signal, cancellation) seen by any rank is agreed on in each

@@ -128,7 +128,7 @@ TrainingJob::TrainingJob(JobSpec spec, TrainingJobOptions options)
 
   const int32_t pad_id = tokenizer_->pad_id();
   trainer_pad_id_ = pad_id;
-  state_ = PlanInitialState(spec_, train_data_.lengths, communicator_->world_size());
+  state_ = PlanInitialState(spec_, train_data_.lengths, JobRanks(spec_, *communicator_));
   session_ = std::make_unique<TrainingSession>(std::move(loaded.model), loaded.config, spec_, state_.total_steps,
                                                DeviceFor(spec_, options_.cuda_device));
   // Rank 0's weights (including the freshly initialised classifier) are everyone's start: one
