@@ -30,10 +30,6 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def yaml_value(text):
-    return yaml.safe_load(text)
-
-
 def start(command, log):
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=open(log, "ab"), text=True)
 
@@ -109,13 +105,15 @@ def main():
     parser.add_argument("--results-json")
     args = parser.parse_args()
 
-    spec = yaml.safe_load(pathlib.Path(args.job).read_text())
-    for override in args.set + ["save_strategy=no", "load_best_model_at_end=false"]:
-        key, _, value = override.partition("=")
-        spec[key] = yaml_value(value)
-    spec["data"] = "mrpc"  # the copy in the coordinator's data root
-    spec["threads"] = args.worker_threads
-    spec_text = yaml.safe_dump(spec, sort_keys=False)
+    # Overrides replace the spec's lines as text: the values stay YAML 1.2 scalars as written
+    # (PyYAML would read `no` as false).
+    overrides = [o.partition("=")[::2] for o in args.set + ["save_strategy=no", "load_best_model_at_end=false"]]
+    overrides += [("data", "mrpc"), ("threads", str(args.worker_threads))]  # data: the coordinator's copy
+    keys = {key for key, _ in overrides}
+    lines = [line for line in pathlib.Path(args.job).read_text().splitlines()
+             if not any(line.startswith(f"{key}:") for key in keys)]
+    spec_text = "\n".join(lines + [f"{key}: {value}" for key, value in overrides]) + "\n"
+    spec = yaml.safe_load(spec_text)
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = pathlib.Path(tmp)

@@ -13,13 +13,14 @@
 #include "common/util/grpc_status_name.h"
 
 namespace bertfleet::cli {
-namespace {
 
 std::string Fixed(double value, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, value);
   return buf;
 }
+
+namespace {
 
 std::string Time(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() == 0) return "-";

@@ -14,6 +14,7 @@ namespace bertfleet::cli {
 std::string ToJson(const google::protobuf::Message& message);
 std::string StateName(bertfleet::v1::JobState state);  // "RUNNING"
 std::string StatusLine(const grpc::Status& status);    // "NOT_FOUND: no job job-1"
+std::string Fixed(double value, int digits);           // "%.*f"
 
 // Columns padded to their widest cell; the first row is the header.
 std::string Table(const std::vector<std::vector<std::string>>& rows);

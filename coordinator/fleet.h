@@ -105,6 +105,12 @@ class Fleet {
     // Elastic jobs (fleet_elastic.cc). grow_to: the gang the running job would have if it
     // restarted now (idle workers of its device exist); it does so at its next checkpoint.
     int32_t grow_to = 0;
+    // Growing: the ranks were told to stop at their next step boundary; the attempt stays active
+    // (their last reports, an epoch included, still count) until every rank finished, then the
+    // job is queued for resize_target workers.
+    bool resizing = false;
+    int32_t resize_target = 0;
+    Clock::time_point resize_deadline;
     // After stopping to grow: the queued job waits for this many workers (its old gang is still
     // stopping) until the deadline, then takes what is idle, as any elastic job.
     int32_t hold_for = 0;
@@ -141,11 +147,12 @@ class Fleet {
   // A rank failed or was lost: ends the attempt on every rank and queues the job again (to resume
   // from its latest checkpoint) while restarts are left, else fails it.
   void FailAttempt(JobEntry& entry, const std::string& cause, const std::string& cancel_reason, Deferred& after);
-  void OnCheckpointSaved(WorkerEntry& worker, const bertfleet::v1::CheckpointSaved& saved, Deferred& after);
+  void OnCheckpointSaved(WorkerEntry& worker, const bertfleet::v1::CheckpointSaved& saved);
   // fleet_elastic.cc: the gang an elastic job waits for, growth at checkpoints, resize events.
   int64_t GangNeeded(const JobEntry& entry) const;
   void PlanGrowth(const std::map<std::string, std::vector<std::string>>& idle_left);
-  void GrowAtCheckpoint(JobEntry& entry, const std::string& checkpoint, Deferred& after);
+  void GrowAtCheckpoint(JobEntry& entry, const std::string& checkpoint);
+  void MaybeResized(JobEntry& entry, bool deadline_passed, Deferred& after);  // every rank stopped: queue it
   void EmitResizeIfAny(const JobEntry& entry, int32_t previous_gang);
   void SendCancel(JobEntry& entry, const std::string& reason, bool only_unfinished);
   void MaybeCancelled(JobEntry& entry, Deferred& after);

@@ -144,7 +144,7 @@ void Fleet::FailAttempt(JobEntry& entry, const std::string& cause, const std::st
            after);
 }
 
-void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& saved, Deferred& after) {
+void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& saved) {
   // Rank 0 writes the checkpoints. Its report counts even when it arrives after its attempt was
   // ended (a rank stopped by SIGTERM saves at its next step boundary): the file is there to resume.
   auto it = jobs_.find(saved.job_id());
@@ -162,8 +162,9 @@ void Fleet::OnCheckpointSaved(WorkerEntry& worker, const v1::CheckpointSaved& sa
   // An elastic job grows at a checkpoint, not after the last step (nothing would be left to do).
   const bool more_to_train = entry.job.total_steps() <= 0 || saved.global_step() < entry.job.total_steps();
   if (entry.grow_to > entry.job.worker_ids_size() && entry.job.state() == v1::JOB_STATE_RUNNING &&
-      saved.attempt() == entry.job.attempt() && !entry.cancelling && !entry.recovering && more_to_train) {
-    GrowAtCheckpoint(entry, saved.path(), after);
+      saved.attempt() == entry.job.attempt() && !entry.cancelling && !entry.recovering && !entry.resizing &&
+      more_to_train) {
+    GrowAtCheckpoint(entry, saved.path());
   }
 }
 

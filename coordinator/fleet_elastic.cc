@@ -1,8 +1,8 @@
 // Fleet: elastic jobs (spec `min_world_size` < `world_size`). Such a job starts, or restarts after
 // a lost rank, on as few as min_world_size workers when no more are idle; the workers train the
 // missing ranks' slices too (worker/engine/train/trainer.h), so its math is the requested size's.
-// When idle workers appear, it grows back: at its next checkpoint the attempt stops, and the job
-// restarts from that checkpoint on the larger gang. Each change of size is a resize event.
+// When idle workers appear, it grows back: at its next checkpoint its ranks stop, and once they all
+// did the job restarts from the newest checkpoint on the larger gang. Each change of size is a resize event.
 #include <algorithm>
 #include <regex>
 
@@ -35,7 +35,8 @@ void Fleet::PlanGrowth(const std::map<std::string, std::vector<std::string>>& id
     const v1::Job& job = entry.job;
     const int64_t gang = job.worker_ids_size();
     int32_t grow_to = 0;
-    if (job.state() == v1::JOB_STATE_RUNNING && !entry.cancelling && !entry.recovering && gang < job.world_size()) {
+    if (job.state() == v1::JOB_STATE_RUNNING && !entry.cancelling && !entry.recovering && !entry.resizing &&
+        gang < job.world_size()) {
       auto it = idle_left.find(job.device());
       const int64_t idle = it == idle_left.end() ? 0 : static_cast<int64_t>(it->second.size());
       if (idle > 0) grow_to = static_cast<int32_t>(std::min(job.world_size(), gang + idle));
@@ -48,20 +49,29 @@ void Fleet::PlanGrowth(const std::map<std::string, std::vector<std::string>>& id
   }
 }
 
-void Fleet::GrowAtCheckpoint(JobEntry& entry, const std::string& checkpoint, Deferred& after) {
-  v1::Job& job = entry.job;
-  const int64_t gang = job.worker_ids_size();
-  const int32_t target = entry.grow_to;
-  const std::string why = "growing from " + Workers(gang) + " to " + std::to_string(target) + " at " + checkpoint;
-  RecordAttemptEnd(entry, "RESIZED", why);
-  // The ranks save once more at their next step boundary as they stop (SIGTERM); the next
-  // attempt resumes from the newest valid checkpoint, so no step is lost or repeated.
-  SendCancel(entry, "the job restarts on " + Workers(target) + " from " + checkpoint, true);
-  entry.grow_to = 0;
-  entry.hold_for = target;
+void Fleet::GrowAtCheckpoint(JobEntry& entry, const std::string& checkpoint) {
+  const int64_t gang = entry.job.worker_ids_size();
+  entry.resizing = true;
+  entry.resize_target = entry.grow_to;
+  entry.resize_deadline = Now() + std::chrono::milliseconds(options_.cancel_timeout_ms);
+  entry.resize_reason = "growing from " + Workers(gang) + " to " + std::to_string(entry.resize_target) + " at " + checkpoint;
+  Log("INFO", "elastic job stops to grow", {{"job", entry.job.id()}, {"reason", entry.resize_reason}});
+  // The ranks save once more at their next step boundary as they stop (SIGTERM), and report what
+  // they finished before (the epoch whose checkpoint this is comes after it); the next attempt
+  // resumes from the newest valid checkpoint, so no step is lost or repeated.
+  SendCancel(entry, "the job restarts on " + Workers(entry.resize_target) + " from " + checkpoint, true);
+}
+
+void Fleet::MaybeResized(JobEntry& entry, bool deadline_passed, Deferred& after) {
+  if (!entry.resizing) return;
+  const bool all = std::all_of(entry.finished.begin(), entry.finished.end(), [](bool b) { return b; });
+  if (!all && !deadline_passed) return;
+  entry.resizing = false;
+  RecordAttemptEnd(entry, "RESIZED", entry.resize_reason);
+  // Its old gang is idle now: the job waits a moment for the larger gang only, then takes what is idle.
+  entry.hold_for = entry.resize_target;
   entry.hold_deadline = Now() + std::chrono::milliseconds(options_.cancel_timeout_ms + options_.lease_ms);
-  entry.resize_reason = why;
-  SetState(entry, v1::JOB_STATE_QUEUED, "queued to restart on more workers: " + why, after);
+  SetState(entry, v1::JOB_STATE_QUEUED, "queued to restart on more workers: " + entry.resize_reason, after);
 }
 
 void Fleet::EmitResizeIfAny(const JobEntry& entry, int32_t previous_gang) {

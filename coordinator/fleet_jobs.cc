@@ -226,6 +226,7 @@ void Fleet::SetState(JobEntry& entry, JobState state, const std::string& message
   if (v1::IsFinalJobState(state) || state == v1::JOB_STATE_QUEUED) {
     entry.cancelling = false;
     entry.recovering = false;
+    entry.resizing = false;
     std::string id = job.id();
     Rendezvous* rendezvous = rendezvous_;
     after.push_back([rendezvous, id] { rendezvous->Clear(id); });

@@ -156,7 +156,7 @@ void Fleet::OnMessage(uint64_t session_id, const v1::WorkerMessage& message) {
         break;
       }
       case v1::WorkerMessage::kCheckpoint:
-        OnCheckpointSaved(worker, message.checkpoint(), after);
+        OnCheckpointSaved(worker, message.checkpoint());
         break;
       case v1::WorkerMessage::kFinished:
         HandleFinished(worker, message.finished(), after);
@@ -180,6 +180,10 @@ void Fleet::HandleFinished(WorkerEntry& worker, const v1::AssignmentFinished& fi
   entry->finished[rank] = true;
   if (entry->cancelling) {
     MaybeCancelled(*entry, after);
+    return;
+  }
+  if (entry->resizing) {  // stopped to grow, as told (or failed on the way: the next attempt resumes anyway)
+    MaybeResized(*entry, false, after);
     return;
   }
   if (!finished.success()) {
@@ -211,6 +215,8 @@ void Fleet::WorkerLost(WorkerEntry& worker, const std::string& reason, Deferred&
   entry->finished[rank] = true;
   if (entry->cancelling) {
     MaybeCancelled(*entry, after);
+  } else if (entry->resizing) {
+    MaybeResized(*entry, false, after);
   } else if (!entry->recovering) {
     std::string who = "worker " + worker.info.id() + " (rank " + std::to_string(rank) + ")";
     FailAttempt(*entry, who + " lost: " + reason, who + " was lost", after);
@@ -251,6 +257,8 @@ void Fleet::Tick() {
                    "cancelled by user (not confirmed within " + std::to_string(options_.cancel_timeout_ms) +
                        " ms by " + missing + ")",
                    "", after);
+      } else if (entry.resizing && now >= entry.resize_deadline) {
+        MaybeResized(entry, true, after);  // a rank that never confirmed stays busy until it reports
       } else if (entry.recovering && now >= entry.recovery_deadline) {
         EndAttempt(entry, v1::JOB_STATE_QUEUED,
                    "queued again: the coordinator restarted and attempt " + std::to_string(entry.job.attempt()) +

@@ -6,6 +6,7 @@ grows back to two at its next checkpoint, again without changing the result. Eac
 event, a Prometheus series, and a line in `bertfleet status`."""
 import re
 import signal
+import sqlite3
 import threading
 
 import grpc
@@ -32,10 +33,20 @@ def fleet(coordinator_binary, worker_binary, cli_binary, bertfleet_pb, tmp_path_
     instance.stop()
 
 
+# A checkpoint at each epoch's end only: the job grows where the checkpoint and the epoch's
+# report come together (the checkpoint is reported first).
+EPOCH_SPEC = tiny_job(train=1600, epochs=2, save="epoch", world_size=2, min_world_size=1)
+
+
 @pytest.fixture(scope="module")
 def reference(fleet):
     """The same job on two workers, never interrupted."""
     return fleet.wait_state(fleet.submit(SPEC, "uninterrupted"), "SUCCEEDED", timeout=240)
+
+
+@pytest.fixture(scope="module")
+def epoch_reference(fleet):
+    return fleet.wait_state(fleet.submit(EPOCH_SPEC, "uninterrupted-epochs"), "SUCCEEDED", timeout=240)
 
 
 def checkpoint_step(path):
@@ -142,14 +153,17 @@ def test_a_job_that_loses_a_worker_finishes_on_the_other_with_the_same_weights(f
     wait_for(lambda: fleet.idle_workers() == set(WORKERS), 60, "both workers idle again")
 
 
-def test_a_shrunk_job_grows_back_when_the_worker_returns_and_keeps_the_math(fleet, reference):
-    job_id = fleet.submit(SPEC, "grows")
+def test_a_shrunk_job_grows_back_when_the_worker_returns_and_keeps_the_math(fleet, epoch_reference):
+    job_id = fleet.submit(EPOCH_SPEC, "grows")
     events = []
     watcher = watch(fleet, job_id, events)
-    victim, survivor = kill_one_mid_epoch(fleet, job_id, 10, 50)  # inside epoch 1
+    # Mid-epoch 1, before any checkpoint: the job restarts from the beginning on one worker.
+    wait_for(lambda: 5 <= fleet.job(job_id).global_step < 60, 180, "steps 5 to 60 on two workers")
+    victim, survivor = fleet.job(job_id).worker_ids
+    fleet.signal_agent(victim, signal.SIGKILL)
     wait_for(lambda: fleet.job(job_id).current_world_size == 1 and fleet.job(job_id).state ==
              fleet.pb.jobs.JOB_STATE_RUNNING, 120, "the job running on one worker")
-    fleet.start_agent(victim)  # comes back: the job grows at its next checkpoint
+    fleet.start_agent(victim)  # comes back: the job grows at its next checkpoint, the end of epoch 1
     wait_for(lambda: fleet.job(job_id).current_world_size == 2, 180, "the job back on two workers")
     assert scrape(fleet, job_id)["world_size"] == 2
 
@@ -157,10 +171,14 @@ def test_a_shrunk_job_grows_back_when_the_worker_returns_and_keeps_the_math(flee
     watcher.join(30)
     outcomes = [(a.outcome, len(a.worker_ids)) for a in done.attempts]
     assert outcomes == [("FAILED", 2), ("RESIZED", 1), ("SUCCEEDED", 2)], (outcomes, fleet.logs())
-    assert "growing from 1 worker to 2" in done.attempts[1].message
+    assert "growing from 1 worker to 2 at" in done.attempts[1].message and done.attempts[1].resumed_from == ""
     assert done.restarts == 1  # growing is no failure
-    grown_at = checkpoint_step(done.attempts[2].resumed_from)
-    assert checkpoint_step(done.attempts[1].resumed_from) < grown_at < 200
+    assert 100 <= checkpoint_step(done.attempts[2].resumed_from) < 200
     assert resizes(events) == [(2, 1), (1, 2)]
-    assert fleet.epoch_rows(job_id) == [(1, 100), (2, 200)]  # nothing lost, nothing twice
-    assert_same_model(done, reference)
+    # Epoch 1 was reported by the attempt that stopped to grow, after its checkpoint: kept, once.
+    assert fleet.epoch_rows(job_id) == [(1, 100), (2, 200)]
+    with sqlite3.connect(fleet.coordinator.db) as db:
+        attempts = db.execute("SELECT epoch, attempt FROM epoch_metrics WHERE job_id = ? ORDER BY epoch",
+                              (job_id,)).fetchall()
+    assert attempts == [(1, 2), (2, 3)], attempts
+    assert_same_model(done, epoch_reference)
