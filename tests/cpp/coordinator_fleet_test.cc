@@ -82,9 +82,10 @@ class FleetTest : public ::testing::Test {
     fleet_ = std::make_unique<Fleet>(store_.get(), &hub_, &rendezvous_, options);
   }
 
-  v1::Job Submit(int world_size, int priority = 0, int max_restarts = 3) {
+  v1::Job Submit(int world_size, int priority = 0, int max_restarts = 3, int min_world_size = -1) {
     JobSpec spec;
     spec.world_size = world_size;
+    spec.min_world_size = min_world_size;
     spec.priority = priority;
     spec.max_restarts = max_restarts;
     spec.device = "cpu";
@@ -325,6 +326,84 @@ TEST_F(FleetTest, RetriedSubmitWithTheSameRequestIdReturnsTheFirstJobEvenAfterAR
   v1::ListJobsResponse listed;
   ASSERT_TRUE(fleet_->List(v1::ListJobsRequest(), &listed).ok());
   EXPECT_EQ(listed.jobs_size(), 2);
+}
+
+
+namespace elastic {
+
+v1::WorkerMessage Checkpoint(const v1::Assignment& a, int64_t step) {
+  v1::WorkerMessage m;
+  m.mutable_checkpoint()->set_job_id(a.job_id());
+  m.mutable_checkpoint()->set_attempt(a.attempt());
+  m.mutable_checkpoint()->set_global_step(step);
+  m.mutable_checkpoint()->set_path("/ckpt/checkpoint-" + std::to_string(step));
+  return m;
+}
+
+v1::WorkerMessage Epoch(const v1::Assignment& a, int64_t epoch, int64_t step) {
+  v1::WorkerMessage m;
+  m.mutable_epoch()->set_job_id(a.job_id());
+  m.mutable_epoch()->set_attempt(a.attempt());
+  m.mutable_epoch()->mutable_metrics()->set_epoch(epoch);
+  m.mutable_epoch()->mutable_metrics()->set_global_step(step);
+  return m;
+}
+
+}  // namespace elastic
+
+TEST_F(FleetTest, AnElasticJobShrinksToTheSurvivorAndGrowsBackAtACheckpointKeepingItsEpochs) {
+  const v1::Job job = Submit(2, 0, 3, /*min_world_size=*/1);
+  RecordingSession a, b, b2;
+  const uint64_t sa = Attach(a, "a");
+  const uint64_t sb = Attach(b, "b");
+  ASSERT_EQ(a.Assignments().size(), 1u) << "with one idle worker an elastic job starts (on it alone)";
+  EXPECT_EQ(a.Assignments()[0].world_size(), 1);
+  EXPECT_EQ(Job(job.id()).current_world_size(), 1);
+  // b arrived while a ran alone: at a's next checkpoint the job stops to grow... but first run on.
+  fleet_->OnMessage(sa, Started(a.Assignments()[0]));
+  ASSERT_EQ(b.Assignments().size(), 0u);
+  fleet_->OnMessage(sa, elastic::Checkpoint(a.Assignments()[0], 4));
+  ASSERT_EQ(a.Cancels().size(), 1u) << "the checkpoint is the boundary: the lone rank stops";
+  EXPECT_EQ(Job(job.id()).state(), v1::JOB_STATE_RUNNING) << "active until its rank stopped";
+  // The epoch reported after that checkpoint still counts, and b is not given the job yet.
+  fleet_->OnMessage(sa, elastic::Epoch(a.Assignments()[0], 1, 4));
+  EXPECT_EQ(Job(job.id()).epochs_size(), 1);
+  EXPECT_EQ(b.Assignments().size(), 0u);
+  fleet_->OnMessage(sa, Finished(a.Assignments()[0], false, /*cancelled=*/true));
+  ASSERT_EQ(a.Assignments().size(), 2u);
+  ASSERT_EQ(b.Assignments().size(), 1u);
+  EXPECT_EQ(a.Assignments()[1].world_size(), 2);
+  v1::Job grown = Job(job.id());
+  EXPECT_EQ(grown.current_world_size(), 2);
+  EXPECT_EQ(grown.restarts(), 0) << "growing is no failure";
+  ASSERT_EQ(grown.attempts_size(), 2);
+  EXPECT_EQ(grown.attempts(0).outcome(), "RESIZED");
+  EXPECT_NE(grown.attempts(0).message().find("growing from 1 worker to 2 at /ckpt/checkpoint-4"), std::string::npos)
+      << grown.attempts(0).message();
+
+  // b is lost with no replacement: the job goes on on a alone, resuming from the checkpoint.
+  fleet_->OnMessage(sa, Started(a.Assignments()[1]));
+  fleet_->OnMessage(sb, Started(b.Assignments()[0]));
+  fleet_->Detach(sb, "stream broke");
+  fleet_->OnMessage(sa, Finished(a.Assignments()[1], false, /*cancelled=*/true));
+  ASSERT_EQ(a.Assignments().size(), 3u);
+  EXPECT_EQ(a.Assignments()[2].world_size(), 1);
+  EXPECT_EQ(a.Assignments()[2].resume_from(), "last");
+  const v1::Job shrunk = Job(job.id());
+  EXPECT_EQ(shrunk.current_world_size(), 1);
+  EXPECT_EQ(shrunk.world_size(), 2);
+  EXPECT_EQ(shrunk.restarts(), 1);
+  // A resize event per change of size, stored with the job's history.
+  std::vector<std::pair<int, int>> resizes;
+  for (const auto& event : store_->LoadEvents(job.id())) {
+    if (event.has_resize()) resizes.emplace_back(event.resize().from_world_size(), event.resize().to_world_size());
+  }
+  EXPECT_EQ(resizes, (std::vector<std::pair<int, int>>{{0, 1}, {1, 2}, {2, 1}}));
+  // b comes back after the last step's checkpoint: no growth, nothing left to train.
+  fleet_->OnMessage(sa, Started(a.Assignments()[2]));
+  Attach(b2, "b");
+  fleet_->OnMessage(sa, elastic::Checkpoint(a.Assignments()[2], 10));  // total_steps is 10 (Started)
+  EXPECT_EQ(a.Cancels().size(), 2u) << "only the cancels of the growth and of b's loss";
 }
 
 }  // namespace
