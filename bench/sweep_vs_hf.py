@@ -159,10 +159,13 @@ def main():
             diff = f"{100 * (both[0][0] - both[1][0]):+.2f} pt" if all(both) else "-"
             print(f"{epoch:>5}  {name:<14} {cells[0]:>28} {cells[1]:>28} {diff:>8}")
     if args.results_json:
-        pathlib.Path(args.results_json).write_text(json.dumps(
+        text = json.dumps(
             {"job": args.job, "seeds": args.seeds, "overrides": args.set, "spec": spec_text,
              "workers": args.workers, "worker_threads": args.worker_threads, "hf_threads": args.hf_threads,
-             "bertfleet_sweep": sweep, "bertfleet_wall_seconds": sweep_wall, "hf": hf}, indent=1))
+             "bertfleet_sweep": sweep, "bertfleet_wall_seconds": sweep_wall, "hf": hf}, indent=1)
+        # No paths of this machine in a recorded result: the repository's relative, the run's <tmp>.
+        text = text.replace(str(ROOT) + "/", "").replace(tmp, "<tmp>")
+        pathlib.Path(args.results_json).write_text(text)
 
 
 if __name__ == "__main__":

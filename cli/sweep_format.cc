@@ -7,6 +7,7 @@
 #include "bertfleet/v1/job_states.h"
 #include "cli/format.h"
 #include "bertfleet/v1/reported_metrics.h"
+#include "bertfleet/v1/sweep_settings.h"
 
 namespace bertfleet::cli {
 namespace {
@@ -67,11 +68,7 @@ std::string MetricPerEpoch(const v1::Job& job, const std::string& metric) {
 
 }  // namespace
 
-std::string ConfigName(const v1::SweepConfig& config) {
-  std::string text;
-  for (const auto& setting : config.settings()) text += (text.empty() ? "" : ", ") + setting.key() + "=" + setting.value();
-  return text.empty() ? "(no grid)" : text;
-}
+std::string ConfigName(const v1::SweepConfig& config) { return v1::SettingsText(config.settings()); }
 
 std::string MeanStd(const v1::MetricSummary& metric, int32_t seeds) {
   std::string text = Fixed(metric.mean()) + " ± " + Fixed(metric.std());

@@ -2,15 +2,10 @@
 
 #include <set>
 
+#include "bertfleet/v1/sweep_settings.h"
 #include "common/util/error.h"
 
 namespace bertfleet::coordinator {
-
-std::string SettingsText(const google::protobuf::RepeatedPtrField<v1::SweepSetting>& settings) {
-  std::string text;
-  for (const auto& setting : settings) text += (text.empty() ? "" : ", ") + setting.key() + "=" + setting.value();
-  return text.empty() ? "(no grid)" : text;
-}
 
 namespace {
 
@@ -71,7 +66,7 @@ SweepPlan PlanSweep(const v1::CreateSweepRequest& request, const std::string& so
       *listed.Add() = setting;
     }
     for (int64_t seed : request.seeds()) {
-      const std::string where = source + ": point " + SettingsText(listed) + ", seed " + std::to_string(seed);
+      const std::string where = source + ": point " + v1::SettingsText(listed) + ", seed " + std::to_string(seed);
       auto with_seed = settings;
       with_seed.emplace_back("seed", std::to_string(seed));
       SweepPlanPoint point;

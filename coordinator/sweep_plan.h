@@ -32,7 +32,4 @@ constexpr int kMaxSweepPoints = 256;
 // and the spec key ("point learning_rate=abc, seed 42: learning_rate: must be a number ...").
 SweepPlan PlanSweep(const bertfleet::v1::CreateSweepRequest& request, const std::string& source);
 
-// "learning_rate=3e-05, warmup_ratio=0.1", or "(no grid)".
-std::string SettingsText(const google::protobuf::RepeatedPtrField<bertfleet::v1::SweepSetting>& settings);
-
 }  // namespace bertfleet::coordinator
