@@ -1,12 +1,14 @@
 #include "worker/engine/model/bert_model.h"
 
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "common/util/error.h"
 #include "worker/engine/kernels/cpu/attention_softmax.h"
 #include "worker/engine/kernels/cpu/autocast_weight.h"
 #include "worker/engine/kernels/cpu/dropout.h"
+#include "worker/engine/kernels/cpu/packed_attention.h"
 #include "worker/engine/kernels/cpu/torch_dropout_draws.h"
 
 namespace bertfleet {
@@ -238,6 +240,18 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     index = torch::arange(total, ids.options());
     first_rows = torch::arange(0, total, seq, ids.options());
   }
+  // Attention straight over the rows (kernels/cpu/packed_attention.h) where each sequence's rows
+  // are consecutive and its kept tokens a prefix whose first token is real (right padding, as the
+  // tokenizer pads): its keys are then exactly the real ones. Anything else stays padded.
+  std::optional<PackedSequences> sequences;
+  if (ids.device().is_cpu() && (packed || kept == total) && mask.select(1, 0).ne(0).all().item<bool>() &&
+      keep.equal(torch::arange(seq, counts.options()).unsqueeze(0) < counts.unsqueeze(1))) {
+    const torch::Tensor starts = first_rows.contiguous(), lengths = counts.to(torch::kLong).contiguous();
+    const int64_t* start = starts.data_ptr<int64_t>();
+    const int64_t* length = lengths.data_ptr<int64_t>();
+    std::vector<int64_t> key_starts(start, start + batch), key_counts(length, length + batch);
+    sequences = PackedSequences{key_starts, key_counts, key_starts, key_counts};
+  }
   // The padded row each packed row's dropout mask comes from (filler rows: any row).
   const torch::Tensor padded_rows_of_packed = packed ? index.clamp_max(total - 1) : torch::Tensor();
   // Rows of a [batch * seq, ...] tensor in the packed layout; filler rows hold `fill`.
@@ -285,10 +299,17 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     }
     return projected.view({batch, seq, parts, heads, head_dim}).permute({2, 0, 3, 1, 4}).contiguous().unbind(0);
   };
-  // Attention runs in the padded [batch, heads, queries, seq] layout with Hugging Face's additive
-  // mask, fused with dropout (per-sequence attention without padding measured no faster: many
-  // small ops). The dropout mask is drawn over Hugging Face's [batch, heads, seq, seq] and cut to
-  // the queries computed here. Returns the context as [batch * queries, h].
+  // Attention dropout's keep mask over Hugging Face's [batch, heads, seq, seq] (undefined: none);
+  // each layer draws one, whichever attention runs.
+  auto draw_attention_keep = [&] {
+    if (!training || attention_dropout <= 0) return torch::Tensor();
+    return DrawDropoutKeepMask(batch * heads * seq * seq, attention_dropout).view({batch, heads, seq, seq});
+  };
+  // Where packed attention does not run (other devices, bf16, masks that are not right padding):
+  // attention in the padded [batch, heads, queries, seq] layout with Hugging Face's additive mask,
+  // fused with dropout (per-sequence attention out of LibTorch ops measured no faster: many small
+  // ops; packed_attention.cc does it in one kernel). The dropout mask is cut to the queries
+  // computed here. Returns the context as [batch * queries, h].
   auto attend = [&](const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value) {
     const torch::Tensor scores = at::matmul(query, key.transpose(-1, -2));
     const bool drop = training && attention_dropout > 0;
@@ -296,12 +317,8 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     if (drop && !scores.device().is_cpu()) {
       probs = at::dropout(MaskedSoftmaxDropout(scores, mask, torch::Tensor(), 0.0), attention_dropout, true);
     } else {
-      torch::Tensor keep;
-      if (drop) {
-        keep = DrawDropoutKeepMask(batch * heads * seq * seq, attention_dropout)
-                   .view({batch, heads, seq, seq})
-                   .narrow(2, 0, scores.size(2));
-      }
+      torch::Tensor keep = draw_attention_keep();
+      if (keep.defined()) keep = keep.narrow(2, 0, scores.size(2));
       probs = MaskedSoftmaxDropout(scores, mask, keep, attention_dropout);
     }
     return at::matmul(probs, value).transpose(1, 2).reshape({-1, h});
@@ -318,16 +335,29 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const ModelInputs& inpu
     const auto& layer = L.layers[i];
     torch::Tensor context, residual, rows = padded_rows_of_packed;
     if (i + 1 < layer_count) {
-      const std::vector<torch::Tensor> q_k_v =
-          to_heads(FusedLinear(hidden, {scaled_query(layer.query), layer.key, layer.value}));
-      context = pack_rows(attend(q_k_v[0], q_k_v[1], q_k_v[2]), 0);
+      const torch::Tensor projected = FusedLinear(hidden, {scaled_query(layer.query), layer.key, layer.value});
+      if (sequences && PackedAttentionSupported(projected)) {
+        context = PackedAttention(projected, 0, projected, h, 2 * h, heads, head_dim, *sequences,
+                                  draw_attention_keep(), attention_dropout);
+      } else {
+        const std::vector<torch::Tensor> q_k_v = to_heads(projected);
+        context = pack_rows(attend(q_k_v[0], q_k_v[1], q_k_v[2]), 0);
+      }
       residual = hidden;
     } else {
-      const std::vector<torch::Tensor> k_v = to_heads(FusedLinear(hidden, {layer.key, layer.value}));
+      const torch::Tensor projected = FusedLinear(hidden, {layer.key, layer.value});
       residual = hidden.index_select(0, first_rows);  // [batch, h]
-      const torch::Tensor query =
-          Linear(residual, scaled_query(layer.query)).view({batch, 1, heads, head_dim}).transpose(1, 2);
-      context = attend(query, k_v[0], k_v[1]);
+      const torch::Tensor query_rows = Linear(residual, scaled_query(layer.query));
+      if (sequences && PackedAttentionSupported(projected) && PackedAttentionSupported(query_rows)) {
+        PackedSequences first_queries = *sequences;
+        first_queries.query_counts.assign(batch, 1);
+        for (int64_t b = 0; b < batch; ++b) first_queries.query_starts[b] = b;
+        context = PackedAttention(query_rows, 0, projected, 0, h, heads, head_dim, first_queries,
+                                  draw_attention_keep(), attention_dropout);
+      } else {
+        const std::vector<torch::Tensor> k_v = to_heads(projected);
+        context = attend(query_rows.view({batch, 1, heads, head_dim}).transpose(1, 2), k_v[0], k_v[1]);
+      }
       rows = first_padded_rows;
     }
     torch::Tensor attention =
