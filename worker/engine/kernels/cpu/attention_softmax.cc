@@ -36,12 +36,7 @@ void RunForward(const torch::Tensor& scores, const torch::Tensor& key_mask, torc
   const int64_t rows = scores.numel() / shape.keys;
   at::parallel_for(0, rows, Grain(shape), [&](int64_t begin, int64_t end) {
     std::vector<float> buf(shape.padded_keys);
-#if BERTFLEET_HAVE_AVX512_KERNELS
-    if (kernels::HaveAvx512()) {
-      return ForwardAvx512<S>(s, m, y, d, k, scale, shape, begin, end, buf.data());
-    }
-#endif
-    ForwardBaseline<S>(s, m, y, d, k, scale, shape, begin, end, buf.data());
+    SoftmaxForward<S>(s, m, y, d, k, scale, shape, begin, end, buf.data());
   });
 }
 
@@ -56,12 +51,7 @@ void RunBackward(const torch::Tensor& grad, const torch::Tensor& probs, torch::T
   const int64_t rows = probs.numel() / shape.keys;
   at::parallel_for(0, rows, Grain(shape), [&](int64_t begin, int64_t end) {
     std::vector<float> gbuf(shape.padded_keys), ybuf(shape.padded_keys);
-#if BERTFLEET_HAVE_AVX512_KERNELS
-    if (kernels::HaveAvx512()) {
-      return BackwardAvx512<S>(g, y, o, k, scale, shape, begin, end, gbuf.data(), ybuf.data());
-    }
-#endif
-    BackwardBaseline<S>(g, y, o, k, scale, shape, begin, end, gbuf.data(), ybuf.data());
+    SoftmaxBackward<S>(g, y, o, k, scale, shape, begin, end, gbuf.data(), ybuf.data());
   });
 }
 

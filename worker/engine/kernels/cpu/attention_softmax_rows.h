@@ -1,8 +1,8 @@
 #pragma once
 // The row loops of the fused attention softmax (attention_softmax.cc) and of packed attention
 // (packed_attention.cc): softmax over a row's keys with dropout, and its backward pass, in fp32
-// whatever the storage type, each as a baseline x86-64 and an AVX-512 build (ForwardAvx512 needs
-// kernels::HaveAvx512()).
+// whatever the storage type, each as a baseline x86-64 and an AVX-512 build (SoftmaxForward and
+// SoftmaxBackward pick the build the CPU runs).
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -152,5 +152,25 @@ BERTFLEET_ALWAYS_INLINE void BackwardRows(const typename S::T* __restrict__ grad
 BERTFLEET_SOFTMAX_KERNELS(Avx512, BERTFLEET_AVX512)
 #endif
 BERTFLEET_SOFTMAX_KERNELS(Baseline, )
+
+// The rows [begin, end) through the AVX-512 build where the CPU has it.
+template <typename S>
+void SoftmaxForward(const typename S::T* scores, const uint8_t* key_mask, typename S::T* probs,
+                    typename S::T* dropped, const uint8_t* keep, float scale, Shape shape, int64_t begin,
+                    int64_t end, float* buf) {
+#if BERTFLEET_HAVE_AVX512_KERNELS
+  if (HaveAvx512()) return ForwardAvx512<S>(scores, key_mask, probs, dropped, keep, scale, shape, begin, end, buf);
+#endif
+  ForwardBaseline<S>(scores, key_mask, probs, dropped, keep, scale, shape, begin, end, buf);
+}
+
+template <typename S>
+void SoftmaxBackward(const typename S::T* grad, const typename S::T* probs, typename S::T* out, const uint8_t* keep,
+                     float scale, Shape shape, int64_t begin, int64_t end, float* gbuf, float* ybuf) {
+#if BERTFLEET_HAVE_AVX512_KERNELS
+  if (HaveAvx512()) return BackwardAvx512<S>(grad, probs, out, keep, scale, shape, begin, end, gbuf, ybuf);
+#endif
+  BackwardBaseline<S>(grad, probs, out, keep, scale, shape, begin, end, gbuf, ybuf);
+}
 
 }  // namespace bertfleet::kernels::softmax

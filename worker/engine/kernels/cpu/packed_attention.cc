@@ -114,16 +114,8 @@ void Forward(const Operands& o, const PackedSequences& s, const Sizes& sizes, fl
     Gemm(false, true, m, n, dim, q, o.query_ld, k, o.key_value_ld, scores, n);
     const uint8_t* keep = KeepBlock(o, b, h, m, n, scratch);
     float* dropped = keep != nullptr ? scratch.b.data() : nullptr;
-#if BERTFLEET_HAVE_AVX512_KERNELS
-    if (kernels::HaveAvx512()) {
-      ForwardAvx512<F32>(scores, scratch.ones.data(), p, dropped, keep, o.scale, BlockShape(m, n), 0, m,
-                         scratch.row_a.data());
-    } else
-#endif
-    {
-      ForwardBaseline<F32>(scores, scratch.ones.data(), p, dropped, keep, o.scale, BlockShape(m, n), 0, m,
-                           scratch.row_a.data());
-    }
+    SoftmaxForward<F32>(scores, scratch.ones.data(), p, dropped, keep, o.scale, BlockShape(m, n), 0, m,
+                        scratch.row_a.data());
     Gemm(false, false, m, dim, n, keep != nullptr ? dropped : p, n, v, o.key_value_ld,
          context + s.query_starts[b] * context_ld + h * dim, context_ld);
   });
@@ -160,16 +152,8 @@ void Backward(const Operands& o, const PackedSequences& s, const Sizes& sizes, c
     float* grad_probs = scratch.a.data();
     Gemm(false, true, m, n, dim, dc, grad_ld, v, o.key_value_ld, grad_probs, n);
     float* grad_scores = scratch.b.data();  // the dropped probabilities are no longer needed
-#if BERTFLEET_HAVE_AVX512_KERNELS
-    if (kernels::HaveAvx512()) {
-      BackwardAvx512<F32>(grad_probs, p, grad_scores, keep, o.scale, BlockShape(m, n), 0, m, scratch.row_a.data(),
-                          scratch.row_b.data());
-    } else
-#endif
-    {
-      BackwardBaseline<F32>(grad_probs, p, grad_scores, keep, o.scale, BlockShape(m, n), 0, m,
-                            scratch.row_a.data(), scratch.row_b.data());
-    }
+    SoftmaxBackward<F32>(grad_probs, p, grad_scores, keep, o.scale, BlockShape(m, n), 0, m, scratch.row_a.data(),
+                         scratch.row_b.data());
     Gemm(false, false, m, dim, n, grad_scores, n, k, o.key_value_ld,
          g.queries + q_offset * g.query_ld + o.query_column + h * dim, g.query_ld);
     Gemm(true, false, n, dim, m, grad_scores, n, q, o.query_ld,
